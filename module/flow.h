@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SYNGUARD_FLOW_H
+#define _SYNGUARD_FLOW_H
+
+#include <linux/rhashtable.h>
+#include "cookie.h"
+#include "netns.h"
+#include "packet.h"
+
+enum synguard_flow_state {
+	SG_FLOW_HANDOFF,	/* SYN injected, listener's SYN+ACK awaited */
+	SG_FLOW_ESTABLISHED,	/* relaying */
+};
+
+/* Client and local endpoint; zero-padded so the whole struct is the key. */
+struct synguard_flow_key {
+	struct in6_addr caddr;
+	struct in6_addr laddr;
+	__be16 cport;
+	__be16 lport;
+	u8 family;
+	u8 pad[3];
+};
+
+/*
+ * One proxied connection. Everything but @state is written before the flow
+ * becomes ESTABLISHED (a release store) and only read after (an acquire
+ * load), so readers in softirq on other CPUs need no lock.
+ */
+struct synguard_flow {
+	struct rhash_head node;
+	struct synguard_flow_key key;
+	u32 cookie;		/* our ISN toward the client */
+	u32 isn_delta;		/* listener ISN - cookie */
+	u32 our_tsval;		/* tsval of our SYN+ACK, as the client echoed */
+	u32 ts_delta;		/* listener tsval - our tsval */
+	u8 state;
+	u8 client_ws;		/* from the cookie, SYNGUARD_WSCALE_NONE: none */
+	u8 win_from;		/* listener's window shift */
+	u8 win_to;		/* shift our SYN+ACK announced to the client */
+	bool ts;		/* timestamps on, tsval/tsecr translated */
+	unsigned long created;	/* jiffies */
+	struct rcu_head rcu;
+};
+
+int synguard_flow_cache_init(void);
+void synguard_flow_cache_exit(void);
+int synguard_flows_init(struct synguard_net *sn);
+void synguard_flows_exit(struct synguard_net *sn);
+
+struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
+					 const struct synguard_pkt *pkt,
+					 bool from_client);
+struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
+					const struct synguard_pkt *ack,
+					const struct synguard_synopts *co);
+void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
+void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
+			     const struct synguard_pkt *synack);
+int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
+			const struct synguard_pkt *pkt, bool from_client);
+int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
+			  const struct synguard_pkt *pkt);
+
+static inline u8 synguard_flow_state(const struct synguard_flow *f)
+{
+	return smp_load_acquire(&f->state);
+}
+
+#endif /* _SYNGUARD_FLOW_H */

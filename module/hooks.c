@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The netfilter hooks: decide, then delegate.
+ *
+ * PRE_ROUTING, before defragmented packets reach the raw table and
+ * conntrack: SYNs are answered with cookies, cookie ACKs handed off, client
+ * packets of proxied flows translated into the listener's sequence space.
+ * POST_ROUTING, after conntrack has seen the listener's packets: the
+ * listener's SYN+ACK is captured, the rest translated into the cookie space.
+ *
+ * Hooks run in softirq context with the RCU read lock held by the netfilter
+ * core; that lock protects the per-netns keys, port set and flows.
+ */
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/inet_connection_sock.h>
+#include <net/tcp.h>
+#include "flow.h"
+#include "hooks.h"
+#include "packet.h"
+#include "stats.h"
+
+#define HOOK_PRIO_IN	(NF_IP_PRI_RAW - 50)
+#define HOOK_PRIO_OUT	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+
+static bool port_selected(struct synguard_net *sn, __be16 port)
+{
+	const struct synguard_ports *p = rcu_dereference(sn->ports);
+
+	return p->all || test_bit(ntohs(port), p->map);
+}
+
+/*
+ * Adaptive mode engages when a listener's SYN queue reaches queue_high
+ * percent of its backlog, and stays engaged for one MSL after the last time
+ * it did.
+ */
+static bool engage(struct synguard_net *sn, const struct sock *lsk)
+{
+	unsigned long now = jiffies;
+	u64 qlen, limit;
+
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_ALWAYS ||
+	    time_before(now, READ_ONCE(sn->engaged_until)))
+		return true;
+	qlen = inet_csk_reqsk_queue_len(lsk);
+	limit = (u64)READ_ONCE(lsk->sk_max_ack_backlog) *
+		READ_ONCE(sn->cfg.queue_high);
+	if (qlen * 100 < limit)
+		return false;
+	WRITE_ONCE(sn->engaged_until, now + READ_ONCE(sn->cfg.msl) * HZ);
+	return true;
+}
+
+/* ACKs may carry our cookies for 2 * MSL after the last one was sent. */
+static void cookies_sent(struct synguard_net *sn)
+{
+	unsigned long life = 2UL * READ_ONCE(sn->cfg.msl) * HZ;
+	unsigned long until = READ_ONCE(sn->cookies_until);
+
+	/* Refresh at most every few ticks: this is a shared cache line. */
+	if (time_before(until, jiffies + life - 8))
+		WRITE_ONCE(sn->cookies_until, jiffies + life);
+}
+
+static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
+			   const struct synguard_pkt *pkt,
+			   const struct nf_hook_state *state)
+{
+	const struct synguard_keyset *ks;
+	struct sock *lsk;
+
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	if (!synguard_pkt_to_local(state->net, pkt))
+		return NF_ACCEPT;
+	synguard_stat_inc(sn, SG_SYN_SEEN);
+	if (!port_selected(sn, pkt->th.dest)) {
+		synguard_stat_inc(sn, SG_PASS_PORT);
+		return NF_ACCEPT;
+	}
+	lsk = synguard_pkt_listener(state->net, pkt, state->in);
+	if (!lsk) {
+		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
+		return NF_ACCEPT;
+	}
+	if (!engage(sn, lsk)) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	ks = rcu_dereference(sn->keyset);
+	if (synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in)) {
+		synguard_stat_inc(sn, SG_SEND_FAIL);
+		return NF_DROP;
+	}
+	synguard_stat_inc(sn, SG_COOKIE_SENT);
+	cookies_sent(sn);
+	consume_skb(skb);
+	return NF_STOLEN;
+}
+
+static unsigned int from_client(struct synguard_net *sn,
+				struct synguard_flow *f, struct sk_buff *skb,
+				const struct synguard_pkt *pkt)
+{
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		/* Our own injected SYN passes; anything else waits its turn. */
+		return pkt->th.syn && !pkt->th.ack ? NF_ACCEPT : NF_DROP;
+	}
+	if (synguard_flow_xlate(f, skb, pkt, true))
+		return NF_DROP;
+	synguard_stat_inc(sn, SG_RELAY_IN);
+	return NF_ACCEPT;
+}
+
+/*
+ * Open the real connection: a flow first (so the listener's SYN+ACK can be
+ * recognised), then the SYN, processed synchronously. If the listener
+ * answered, this ACK completes its handshake, carrying any data with it.
+ */
+static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
+			    const struct synguard_pkt *pkt,
+			    const struct synguard_synopts *co)
+{
+	struct synguard_flow *f = synguard_flow_add(sn, pkt, co);
+
+	if (IS_ERR(f)) {
+		if (PTR_ERR(f) == -ENOSPC)
+			synguard_stat_inc(sn, SG_FLOWS_FULL);
+		else if (PTR_ERR(f) != -EEXIST)
+			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+		return NF_DROP;
+	}
+	synguard_inject_syn(skb, pkt, co);
+	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
+		synguard_flow_del(sn, f);
+		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+		return NF_DROP;
+	}
+	synguard_stat_inc(sn, SG_HANDOFF_OK);
+	return from_client(sn, f, skb, pkt);
+}
+
+static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
+			   const struct synguard_pkt *pkt,
+			   const struct nf_hook_state *state)
+{
+	const struct synguard_keyset *ks;
+	struct synguard_synopts co;
+	struct synguard_tuple t;
+
+	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
+	    !synguard_pkt_to_local(state->net, pkt) ||
+	    synguard_pkt_has_socket(state->net, pkt, state->in))
+		return NF_ACCEPT;
+
+	ks = rcu_dereference(sn->keyset);
+	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
+	switch (synguard_cookie_check(&ks->keys, &t,
+				      ntohl(pkt->th.ack_seq) - 1, &co)) {
+	case SYNGUARD_COOKIE_OK:
+		break;
+	case SYNGUARD_COOKIE_EXPIRED:
+		synguard_stat_inc(sn, SG_COOKIE_EXPIRED);
+		return NF_DROP;
+	default:
+		synguard_stat_inc(sn, SG_COOKIE_BAD_MAC);
+		return NF_DROP;
+	}
+	synguard_stat_inc(sn, SG_COOKIE_VALID);
+	return handoff(sn, skb, pkt, &co);
+}
+
+/* Broken TCP to one of our addresses is dropped; anything else is not ours. */
+static unsigned int on_bad(struct synguard_net *sn,
+			   const struct synguard_pkt *pkt,
+			   const struct nf_hook_state *state)
+{
+	if (!synguard_pkt_to_local(state->net, pkt))
+		return NF_ACCEPT;
+	synguard_stat_inc(sn, SG_MALFORMED);
+	return NF_DROP;
+}
+
+static unsigned int hook_in(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = synguard_pernet(state->net);
+	struct synguard_flow *f;
+	struct synguard_pkt pkt;
+
+	/* Local traffic cannot be a remote flood. */
+	if (state->in->flags & IFF_LOOPBACK)
+		return NF_ACCEPT;
+	switch (synguard_pkt_parse(skb, state->pf, &pkt)) {
+	case SYNGUARD_PKT_OTHER:
+		return NF_ACCEPT;
+	case SYNGUARD_PKT_BAD:
+		return on_bad(sn, &pkt, state);
+	case SYNGUARD_PKT_TCP:
+		break;
+	}
+	if (atomic_read(&sn->nr_flows)) {
+		f = synguard_flow_find(sn, &pkt, true);
+		if (f)
+			return from_client(sn, f, skb, &pkt);
+	}
+	if (pkt.th.rst)
+		return NF_ACCEPT;
+	if (pkt.th.syn)
+		return pkt.th.ack || pkt.th.fin ? NF_ACCEPT :
+						  on_syn(sn, skb, &pkt, state);
+	if (pkt.th.ack)
+		return on_ack(sn, skb, &pkt, state);
+	return NF_ACCEPT;
+}
+
+static unsigned int from_listener(struct synguard_net *sn,
+				  struct synguard_flow *f, struct sk_buff *skb,
+				  const struct synguard_pkt *pkt)
+{
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		if (pkt->th.syn && pkt->th.ack) {
+			synguard_flow_establish(sn, f, pkt);
+			consume_skb(skb);
+			return NF_STOLEN;
+		}
+		if (pkt->th.rst && !synguard_flow_fix_rst(f, skb, pkt))
+			return NF_ACCEPT;
+		return NF_DROP;
+	}
+	if (synguard_flow_xlate(f, skb, pkt, false))
+		return NF_DROP;
+	synguard_stat_inc(sn, SG_RELAY_OUT);
+	return NF_ACCEPT;
+}
+
+static unsigned int hook_out(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = synguard_pernet(state->net);
+	struct synguard_flow *f;
+	struct synguard_pkt pkt;
+
+	if (!atomic_read(&sn->nr_flows) ||
+	    synguard_pkt_parse(skb, state->pf, &pkt) != SYNGUARD_PKT_TCP)
+		return NF_ACCEPT;
+	f = synguard_flow_find(sn, &pkt, false);
+	if (!f)
+		return NF_ACCEPT;
+	return from_listener(sn, f, skb, &pkt);
+}
+
+static const struct nf_hook_ops synguard_hook_ops[] = {
+	{
+		.hook = hook_in,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = HOOK_PRIO_IN,
+	},
+	{
+		.hook = hook_out,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = HOOK_PRIO_OUT,
+	},
+	{
+		.hook = hook_in,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_PRE_ROUTING,
+		.priority = HOOK_PRIO_IN,
+	},
+	{
+		.hook = hook_out,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = HOOK_PRIO_OUT,
+	},
+};
+
+int synguard_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, synguard_hook_ops,
+				     ARRAY_SIZE(synguard_hook_ops));
+}
+
+void synguard_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, synguard_hook_ops,
+				ARRAY_SIZE(synguard_hook_ops));
+}

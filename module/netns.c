@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-namespace state: configuration, cookie secrets and their rotation,
+ * counters, flows, sysctls and hooks, set up and torn down in one order.
+ */
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <net/netns/generic.h>
+#include "flow.h"
+#include "hooks.h"
+#include "netns.h"
+#include "stats.h"
+#include "sysctl.h"
+
+unsigned int synguard_net_id __read_mostly;
+
+static struct synguard_keyset *keyset_alloc(void)
+{
+	struct synguard_keyset *ks = kzalloc(sizeof(*ks), GFP_KERNEL);
+
+	if (ks) {
+		get_random_bytes(&ks->keys.cur, sizeof(ks->keys.cur));
+		get_random_bytes(&ks->keys.prev, sizeof(ks->keys.prev));
+		get_random_bytes(&ks->keys.old, sizeof(ks->keys.old));
+	}
+	return ks;
+}
+
+/* Secrets are wiped, not just freed. Module exit waits with rcu_barrier(). */
+static void keyset_free_rcu(struct rcu_head *head)
+{
+	kfree_sensitive(container_of(head, struct synguard_keyset, rcu));
+}
+
+/*
+ * Every MSL a fresh key becomes current. The work item is the only writer
+ * of sn->keyset (workqueue items never run concurrently with themselves);
+ * softirq readers see either the old or the new set, whole.
+ */
+static void keys_rotate(struct work_struct *work)
+{
+	struct synguard_net *sn = container_of(to_delayed_work(work),
+					       struct synguard_net,
+					       rotate_work);
+	struct synguard_keyset *old, *next;
+	siphash_key_t fresh;
+
+	next = kzalloc(sizeof(*next), GFP_KERNEL);
+	if (next) {
+		old = rcu_dereference_protected(sn->keyset, true);
+		get_random_bytes(&fresh, sizeof(fresh));
+		synguard_keys_next(&next->keys, &old->keys, &fresh);
+		memzero_explicit(&fresh, sizeof(fresh));
+		rcu_assign_pointer(sn->keyset, next);
+		call_rcu(&old->rcu, keyset_free_rcu);
+	}
+	synguard_keys_reschedule(sn);
+}
+
+void synguard_keys_reschedule(struct synguard_net *sn)
+{
+	mod_delayed_work(system_wq, &sn->rotate_work,
+			 READ_ONCE(sn->cfg.msl) * HZ);
+}
+
+static int __net_init synguard_net_init(struct net *net)
+{
+	struct synguard_net *sn = synguard_pernet(net);
+	int err;
+
+	sn->net = net;
+	sn->cfg = synguard_defaults;
+	sn->cookies_until = jiffies;
+	sn->engaged_until = jiffies;
+	INIT_DELAYED_WORK(&sn->rotate_work, keys_rotate);
+	RCU_INIT_POINTER(sn->keyset, keyset_alloc());
+	if (!rcu_access_pointer(sn->keyset))
+		return -ENOMEM;
+	err = synguard_ports_set(sn, synguard_default_ports);
+	if (err)
+		goto free_keys;
+	err = synguard_flows_init(sn);
+	if (err)
+		goto free_ports;
+	err = synguard_stats_init(sn);
+	if (err)
+		goto free_flows;
+	err = synguard_sysctl_init(sn);
+	if (err)
+		goto free_stats;
+	err = synguard_hooks_register(net);
+	if (err)
+		goto free_sysctl;
+	synguard_keys_reschedule(sn);
+	return 0;
+
+free_sysctl:
+	synguard_sysctl_exit(sn);
+free_stats:
+	synguard_stats_exit(sn);
+free_flows:
+	synguard_flows_exit(sn);
+free_ports:
+	synguard_ports_free(sn);
+free_keys:
+	kfree_sensitive(rcu_access_pointer(sn->keyset));
+	return err;
+}
+
+static void __net_exit synguard_net_exit(struct net *net)
+{
+	struct synguard_net *sn = synguard_pernet(net);
+
+	synguard_hooks_unregister(net);
+	/* No sysctl write can re-arm the rotation past this point. */
+	synguard_sysctl_exit(sn);
+	cancel_delayed_work_sync(&sn->rotate_work);
+	/* Hooks still running on other CPUs use flows, keys and counters. */
+	synchronize_net();
+	synguard_stats_exit(sn);
+	synguard_flows_exit(sn);
+	synguard_ports_free(sn);
+	kfree_sensitive(rcu_access_pointer(sn->keyset));
+}
+
+static struct pernet_operations synguard_net_ops = {
+	.init = synguard_net_init,
+	.exit = synguard_net_exit,
+	.id = &synguard_net_id,
+	.size = sizeof(struct synguard_net),
+};
+
+int synguard_netns_register(void)
+{
+	return register_pernet_subsys(&synguard_net_ops);
+}
+
+void synguard_netns_unregister(void)
+{
+	unregister_pernet_subsys(&synguard_net_ops);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SYNGUARD_NETNS_H
+#define _SYNGUARD_NETNS_H
+
+#include <linux/rhashtable.h>
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include "cookie.h"
+
+#define SYNGUARD_PORTS	65536
+
+enum synguard_mode {
+	SYNGUARD_MODE_OFF = 0,
+	SYNGUARD_MODE_ADAPTIVE = 1,
+	SYNGUARD_MODE_ALWAYS = 2,
+};
+
+/* Tunables, one set per namespace; ints so proc_dointvec_minmax serves them. */
+struct synguard_cfg {
+	int mode;
+	int msl;		/* seconds: key lifetime, TIME_WAIT linger */
+	int max_flows;
+	int mss;		/* 0: from the route and the listener */
+	int wscale;		/* 0: as the listener would compute it */
+	int queue_high;		/* adaptive: engage at this SYN-queue fill, % */
+};
+
+/* The `ports` selection, swapped whole under RCU so readers never tear. */
+struct synguard_ports {
+	struct rcu_head rcu;
+	bool all;		/* empty list: every listener */
+	unsigned long map[BITS_TO_LONGS(SYNGUARD_PORTS)];
+};
+
+/* Cookie secrets, replaced whole under RCU at every rotation. */
+struct synguard_keyset {
+	struct rcu_head rcu;
+	struct synguard_keys keys;
+};
+
+struct synguard_net {
+	struct net *net;
+	struct synguard_cfg cfg;
+	struct synguard_ports __rcu *ports;
+	struct synguard_keyset __rcu *keyset;
+	struct delayed_work rotate_work;
+	struct synguard_stats __percpu *stats;
+	struct rhashtable flows;
+	atomic_t nr_flows;
+	/* jiffies until which SYNs are answered (adaptive mode) */
+	unsigned long engaged_until;
+	/* jiffies until which ACKs may carry one of our cookies */
+	unsigned long cookies_until;
+	struct ctl_table *sysctl_table;
+	struct ctl_table_header *sysctl_hdr;
+};
+
+extern unsigned int synguard_net_id;
+extern struct synguard_cfg synguard_defaults;
+extern char *synguard_default_ports;
+
+static inline struct synguard_net *synguard_pernet(const struct net *net)
+{
+	return net_generic(net, synguard_net_id);
+}
+
+/* Are SYNs answered with cookies right now? Softirq-safe, lockless. */
+static inline bool synguard_engaged(const struct synguard_net *sn)
+{
+	int mode = READ_ONCE(sn->cfg.mode);
+
+	return mode == SYNGUARD_MODE_ALWAYS ||
+	       (mode == SYNGUARD_MODE_ADAPTIVE &&
+		time_before(jiffies, READ_ONCE(sn->engaged_until)));
+}
+
+int synguard_netns_register(void);
+void synguard_netns_unregister(void);
+void synguard_keys_reschedule(struct synguard_net *sn);
+
+#endif /* _SYNGUARD_NETNS_H */

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parsing, building and sending segments. IPv4 and IPv6 share every step;
+ * only the leaves (header layout, routing, lookups) differ by family.
+ *
+ * All functions run in softirq context under the RCU read lock the netfilter
+ * core holds around hooks; sockets returned by lookups are RCU-protected
+ * listeners and are not used after the hook returns.
+ */
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/addrconf.h>
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/route.h>
+#include <net/tcp.h>
+#include "cookie.h"
+#include "packet.h"
+
+static bool is_v4(const struct synguard_pkt *pkt)
+{
+	return pkt->family == NFPROTO_IPV4;
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+/* The IP layer validated the fixed header before PRE_ROUTING/POST_ROUTING. */
+static bool parse_l3_v4(struct sk_buff *skb, struct synguard_pkt *pkt)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+
+	if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+		return false;
+	pkt->saddr.s6_addr32[0] = iph->saddr;
+	pkt->daddr.s6_addr32[0] = iph->daddr;
+	pkt->thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+	pkt->ttl = iph->ttl;
+	return true;
+}
+
+static bool parse_l3_v6(struct sk_buff *skb, struct synguard_pkt *pkt)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	u8 nexthdr = ip6h->nexthdr;
+	__be16 frag_off;
+	int off;
+
+	off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h),
+			       &nexthdr, &frag_off);
+	if (off < 0 || nexthdr != IPPROTO_TCP || frag_off)
+		return false;
+	pkt->saddr = ip6h->saddr;
+	pkt->daddr = ip6h->daddr;
+	pkt->thoff = off;
+	pkt->ttl = ip6h->hop_limit;
+	return true;
+}
+
+enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
+					  struct synguard_pkt *pkt)
+{
+	const struct tcphdr *th;
+	const u8 *opt;
+	unsigned int optlen;
+
+	memset(&pkt->saddr, 0, sizeof(pkt->saddr));
+	memset(&pkt->daddr, 0, sizeof(pkt->daddr));
+	pkt->family = family;
+	if (!(family == NFPROTO_IPV4 ? parse_l3_v4(skb, pkt) :
+				       parse_l3_v6(skb, pkt)))
+		return SYNGUARD_PKT_OTHER;
+
+	th = skb_header_pointer(skb, pkt->thoff, sizeof(pkt->th), &pkt->th);
+	if (!th)
+		return SYNGUARD_PKT_BAD;
+	pkt->th = *th;
+	pkt->hdrlen = th->doff * 4;
+	if (pkt->hdrlen < sizeof(*th) || pkt->thoff + pkt->hdrlen > skb->len)
+		return SYNGUARD_PKT_BAD;
+
+	optlen = pkt->hdrlen - sizeof(*th);
+	opt = skb_header_pointer(skb, pkt->thoff + sizeof(*th), optlen,
+				 pkt->optbuf);
+	if (!opt || synguard_tcpopt_parse(opt, optlen, &pkt->opts))
+		return SYNGUARD_PKT_BAD;
+	return SYNGUARD_PKT_TCP;
+}
+
+void synguard_pkt_tuple(const struct synguard_pkt *pkt,
+			struct synguard_tuple *t, u32 isn)
+{
+	memcpy(t->saddr, &pkt->saddr, sizeof(t->saddr));
+	memcpy(t->daddr, &pkt->daddr, sizeof(t->daddr));
+	t->sport = (__force u16)pkt->th.source;
+	t->dport = (__force u16)pkt->th.dest;
+	t->isn = isn;
+	t->ipv6 = !is_v4(pkt);
+}
+
+/* ---- lookups ---------------------------------------------------------- */
+
+bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt)
+{
+	if (is_v4(pkt))
+		return inet_addr_type(net, pkt->daddr.s6_addr32[0]) == RTN_LOCAL;
+	return ipv6_chk_addr(net, &pkt->daddr, NULL, 0);
+}
+
+/*
+ * No skb is passed: it would only steer a reuseport BPF program, which
+ * expects the skb at the transport header; any group member tells us what
+ * we need (that the port listens, its buffer and MSS settings).
+ */
+struct sock *synguard_pkt_listener(struct net *net,
+				   const struct synguard_pkt *pkt,
+				   const struct net_device *in)
+{
+	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
+
+	if (is_v4(pkt))
+		return __inet_lookup_listener(net, hinfo, NULL, 0,
+					      pkt->saddr.s6_addr32[0],
+					      pkt->th.source,
+					      pkt->daddr.s6_addr32[0],
+					      ntohs(pkt->th.dest),
+					      in->ifindex, 0);
+	return inet6_lookup_listener(net, hinfo, NULL, 0, &pkt->saddr,
+				     pkt->th.source, &pkt->daddr,
+				     ntohs(pkt->th.dest), in->ifindex, 0);
+}
+
+/* Established, TIME_WAIT or request socket for this segment's 4-tuple? */
+bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
+			     const struct net_device *in)
+{
+	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
+	struct sock *sk;
+
+	if (is_v4(pkt))
+		sk = __inet_lookup_established(net, hinfo,
+					       pkt->saddr.s6_addr32[0],
+					       pkt->th.source,
+					       pkt->daddr.s6_addr32[0],
+					       ntohs(pkt->th.dest),
+					       in->ifindex, 0);
+	else
+		sk = __inet6_lookup_established(net, hinfo, &pkt->saddr,
+						pkt->th.source, &pkt->daddr,
+						ntohs(pkt->th.dest),
+						in->ifindex, 0);
+	if (!sk)
+		return false;
+	sock_gen_put(sk);
+	return true;
+}
+
+/* ---- building --------------------------------------------------------- */
+
+static void push_l3_v4(struct sk_buff *skb, const struct synguard_seg *seg,
+		       struct tcphdr *th, unsigned int tcplen)
+{
+	struct iphdr *iph = skb_push(skb, sizeof(*iph));
+
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) / 4;
+	iph->tos = 0;
+	iph->tot_len = htons(skb->len);
+	iph->id = 0;
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = seg->ttl;
+	iph->protocol = IPPROTO_TCP;
+	iph->saddr = seg->saddr->s6_addr32[0];
+	iph->daddr = seg->daddr->s6_addr32[0];
+	ip_send_check(iph);
+	th->check = tcp_v4_check(tcplen, iph->saddr, iph->daddr,
+				 csum_partial(th, tcplen, 0));
+	skb->protocol = htons(ETH_P_IP);
+}
+
+static void push_l3_v6(struct sk_buff *skb, const struct synguard_seg *seg,
+		       struct tcphdr *th, unsigned int tcplen)
+{
+	struct ipv6hdr *ip6h = skb_push(skb, sizeof(*ip6h));
+
+	skb_reset_network_header(skb);
+	ip6_flow_hdr(ip6h, 0, 0);
+	ip6h->payload_len = htons(tcplen);
+	ip6h->nexthdr = IPPROTO_TCP;
+	ip6h->hop_limit = seg->ttl;
+	ip6h->saddr = *seg->saddr;
+	ip6h->daddr = *seg->daddr;
+	th->check = tcp_v6_check(tcplen, &ip6h->saddr, &ip6h->daddr,
+				 csum_partial(th, tcplen, 0));
+	skb->protocol = htons(ETH_P_IPV6);
+}
+
+/* A complete segment with both checksums filled in; skb->data at L3. */
+static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg)
+{
+	u8 opt[SYNGUARD_SYNOPT_MAXLEN];
+	unsigned int optlen = synguard_tcpopt_build(opt, &seg->opts);
+	unsigned int tcplen = sizeof(struct tcphdr) + optlen;
+	struct sk_buff *skb;
+	struct tcphdr *th;
+
+	skb = alloc_skb(MAX_TCP_HEADER + tcplen, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, MAX_TCP_HEADER);
+	th = skb_push(skb, tcplen);
+	skb_reset_transport_header(skb);
+	memset(th, 0, sizeof(*th));
+	th->source = seg->sport;
+	th->dest = seg->dport;
+	th->seq = htonl(seg->seq);
+	th->ack_seq = htonl(seg->ack);
+	th->doff = tcplen / 4;
+	tcp_flag_byte(th) = seg->flags;
+	th->window = htons(seg->window);
+	memcpy(th + 1, opt, optlen);
+
+	if (family == NFPROTO_IPV4)
+		push_l3_v4(skb, seg, th, tcplen);
+	else
+		push_l3_v6(skb, seg, th, tcplen);
+	return skb;
+}
+
+/* ---- SYN+ACK to the client -------------------------------------------- */
+
+static struct dst_entry *route_v4(struct net *net,
+				  const struct synguard_pkt *syn)
+{
+	struct flowi4 fl4 = {
+		.daddr = syn->saddr.s6_addr32[0],
+		.saddr = syn->daddr.s6_addr32[0],
+		.flowi4_proto = IPPROTO_TCP,
+		.fl4_sport = syn->th.dest,
+		.fl4_dport = syn->th.source,
+	};
+	struct rtable *rt = ip_route_output_key(net, &fl4);
+
+	return IS_ERR(rt) ? ERR_CAST(rt) : &rt->dst;
+}
+
+static struct dst_entry *route_v6(struct net *net,
+				  const struct synguard_pkt *syn, int ifindex)
+{
+	struct flowi6 fl6 = {
+		.daddr = syn->saddr,
+		.saddr = syn->daddr,
+		.flowi6_proto = IPPROTO_TCP,
+		.fl6_sport = syn->th.dest,
+		.fl6_dport = syn->th.source,
+	};
+	struct dst_entry *dst;
+	int err;
+
+	/* A link-local peer is only reachable through the interface it used. */
+	if (ipv6_addr_type(&syn->saddr) & IPV6_ADDR_LINKLOCAL)
+		fl6.flowi6_oif = ifindex;
+	dst = ip6_route_output(net, NULL, &fl6);
+	err = dst->error;
+	if (err) {
+		dst_release(dst);
+		return ERR_PTR(err);
+	}
+	return dst;
+}
+
+/* Milliseconds: the clock our SYN+ACK's tsval runs on. */
+static u32 ts_now(void)
+{
+	return (u32)div_u64(ktime_get_ns(), NSEC_PER_MSEC);
+}
+
+u8 synguard_announced_wscale(const struct synguard_net *sn, u8 client_ws,
+			     u8 listener_ws)
+{
+	int cfg = READ_ONCE(sn->cfg.wscale);
+
+	if (client_ws == SYNGUARD_WSCALE_NONE ||
+	    listener_ws == SYNGUARD_WSCALE_NONE)
+		return SYNGUARD_WSCALE_NONE;
+	return cfg ? cfg : listener_ws;
+}
+
+/*
+ * The initial window and window scale the kernel offers for a connection to
+ * @lsk, by the rules of tcp_openreq_init_rwin() and
+ * tcp_select_initial_window() (not exported to modules on every kernel):
+ * the scale covers the largest window the socket may ever advertise, the
+ * first window is the buffer space, rounded to whole segments.
+ */
+static void listener_window(const struct sock *lsk,
+			    const struct dst_entry *dst, u32 mss, bool ws_ok,
+			    u32 *wnd, u8 *ws)
+{
+	const struct net *net = sock_net(lsk);
+	u32 space = max(tcp_full_space(lsk), 0);
+	u32 clamp = READ_ONCE(tcp_sk(lsk)->window_clamp);
+	u32 init_segs = dst_metric(dst, RTAX_INITRWND);
+
+	if (!clamp)
+		clamp = dst_metric(dst, RTAX_WINDOW);
+	if ((lsk->sk_userlocks & SOCK_RCVBUF_LOCK) && (clamp > space || !clamp))
+		clamp = space;
+	if (!clamp)
+		clamp = U16_MAX << TCP_MAX_WSCALE;
+	space = min(space, clamp);
+	if (space > mss)
+		space = rounddown(space, mss);
+	*wnd = space;
+	if (READ_ONCE(net->ipv4.sysctl_tcp_workaround_signed_windows))
+		*wnd = min_t(u32, *wnd, MAX_TCP_WINDOW);
+	if (init_segs)
+		*wnd = min(*wnd, init_segs * mss);
+
+	*ws = 0;
+	if (!ws_ok)
+		return;
+	space = max_t(u32, space, READ_ONCE(net->ipv4.sysctl_tcp_rmem[2]));
+	space = max_t(u32, space, READ_ONCE(sysctl_rmem_max));
+	space = min(space, clamp);
+	*ws = clamp_t(int, ilog2(space) - 15, 0, TCP_MAX_WSCALE);
+}
+
+/*
+ * Announce what the listener itself would: MSS from the route clamped by
+ * TCP_MAXSEG, the window and scale the kernel computes for the listener's
+ * receive buffer. The sysctls override MSS and scale.
+ */
+static void synack_opts(const struct synguard_net *sn,
+			const struct synguard_pkt *syn, const struct sock *lsk,
+			const struct dst_entry *dst, struct synguard_seg *seg)
+{
+	const struct tcp_sock *tp = tcp_sk(lsk);
+	struct net *net = sn->net;
+	struct synguard_tcpopt *o = &seg->opts;
+	int cfg_mss = READ_ONCE(sn->cfg.mss);
+	u32 mss, user_mss, wnd;
+	bool ws_ok;
+	u8 ws;
+
+	mss = dst_metric_advmss(dst);
+	user_mss = READ_ONCE(tp->rx_opt.user_mss);
+	if (user_mss && user_mss < mss)
+		mss = user_mss;
+	o->mss = cfg_mss ? cfg_mss : mss;
+	o->sack_ok = syn->opts.sack_ok && READ_ONCE(net->ipv4.sysctl_tcp_sack);
+	o->ts = syn->opts.ts && READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
+	if (o->ts) {
+		o->tsval = ts_now();
+		o->tsecr = syn->opts.tsval;
+	}
+	ws_ok = syn->opts.wscale != SYNGUARD_WSCALE_NONE &&
+		READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
+	listener_window(lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
+			ws_ok, &wnd, &ws);
+	o->wscale = synguard_announced_wscale(sn, syn->opts.wscale,
+					      ws_ok ? ws : SYNGUARD_WSCALE_NONE);
+	seg->window = min_t(u32, wnd, U16_MAX);
+}
+
+/* Our SYN+ACK is stateless: keep conntrack from creating an entry for it. */
+static void seg_untrack(struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+#endif
+}
+
+int synguard_send_synack(struct synguard_net *sn,
+			 const struct synguard_pkt *syn,
+			 const struct sock *listener,
+			 const struct synguard_keys *keys,
+			 const struct net_device *in)
+{
+	struct synguard_synopts co = {
+		.mss = syn->opts.mss,
+		.wscale = syn->opts.wscale,
+		.sack = syn->opts.sack_ok,
+	};
+	struct synguard_seg seg = {
+		.saddr = &syn->daddr,
+		.daddr = &syn->saddr,
+		.sport = syn->th.dest,
+		.dport = syn->th.source,
+		.ack = ntohl(syn->th.seq) + 1,
+		.flags = TCPHDR_SYN | TCPHDR_ACK,
+	};
+	struct synguard_tuple t;
+	struct dst_entry *dst;
+	struct sk_buff *skb;
+
+	dst = is_v4(syn) ? route_v4(sn->net, syn) :
+			   route_v6(sn->net, syn, in->ifindex);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	synack_opts(sn, syn, listener, dst, &seg);
+	seg.ttl = is_v4(syn) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
+	synguard_pkt_tuple(syn, &t, ntohl(syn->th.seq));
+	seg.seq = synguard_cookie_make(keys, &t, &co);
+
+	skb = seg_build(syn->family, &seg);
+	if (!skb) {
+		dst_release(dst);
+		return -ENOMEM;
+	}
+	skb_dst_set(skb, dst);
+	seg_untrack(skb);
+	if (is_v4(syn))
+		return ip_local_out(sn->net, NULL, skb);
+	return ip6_local_out(sn->net, NULL, skb);
+}
+
+/* ---- SYN to the listener ---------------------------------------------- */
+
+/*
+ * Rebuild the client's SYN from the validated ACK and the options the cookie
+ * carried, and feed it to the normal receive path as if it had just arrived
+ * on the ACK's interface: tc, taps, netfilter (conntrack, INPUT rules) and
+ * the listener all see the real client. netif_receive_skb_core() processes
+ * it synchronously, bypassing RPS, so the listener's SYN+ACK has been
+ * captured by the time this returns.
+ */
+int synguard_inject_syn(const struct sk_buff *ack,
+			const struct synguard_pkt *pkt,
+			const struct synguard_synopts *o)
+{
+	struct synguard_seg seg = {
+		.saddr = &pkt->saddr,
+		.daddr = &pkt->daddr,
+		.sport = pkt->th.source,
+		.dport = pkt->th.dest,
+		.seq = ntohl(pkt->th.seq) - 1,
+		.flags = TCPHDR_SYN,
+		.ttl = pkt->ttl,
+		.window = ntohs(pkt->th.window),
+		.opts = {
+			.mss = o->mss,
+			.wscale = o->wscale,
+			.sack_ok = o->sack,
+			.ts = pkt->opts.ts,
+			.tsval = pkt->opts.tsval,
+		},
+	};
+	struct sk_buff *skb = seg_build(pkt->family, &seg);
+
+	if (!skb)
+		return -ENOMEM;
+	skb->dev = ack->dev;
+	skb->pkt_type = PACKET_HOST;
+	skb->mark = ack->mark;
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	/* Same link-layer header as the ACK, so packet taps decode it. */
+	if (skb_mac_header_was_set(ack) && ack->mac_len &&
+	    skb_headroom(skb) >= ack->mac_len) {
+		memcpy(skb_push(skb, ack->mac_len), skb_mac_header(ack),
+		       ack->mac_len);
+		skb_reset_mac_header(skb);
+		skb_pull(skb, ack->mac_len);
+	} else {
+		skb_reset_mac_header(skb);
+	}
+	return netif_receive_skb_core(skb);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SYNGUARD_PACKET_H
+#define _SYNGUARD_PACKET_H
+
+#include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <linux/in6.h>
+#include "netns.h"
+#include "tcpopt.h"
+
+/* What synguard_pkt_parse() found. */
+enum synguard_pkt_kind {
+	SYNGUARD_PKT_OTHER,	/* not TCP, or a fragment: not ours */
+	SYNGUARD_PKT_TCP,
+	SYNGUARD_PKT_BAD,	/* TCP with a header or options that lie */
+};
+
+/*
+ * A parsed TCP segment. Addresses are IPv6-sized; an IPv4 address sits in
+ * word 0 and the other words are zero, the layout the cookie and the flow
+ * key use too.
+ */
+struct synguard_pkt {
+	u8 family;			/* NFPROTO_IPV4 or NFPROTO_IPV6 */
+	u8 ttl;
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	unsigned int thoff;		/* TCP header offset from skb->data */
+	unsigned int hdrlen;		/* TCP header length with options */
+	struct tcphdr th;		/* copy of the fixed header */
+	struct synguard_tcpopt opts;
+	u8 optbuf[SYNGUARD_TCPOPT_MAXLEN];
+};
+
+/* A segment synguard writes: the SYN+ACK to a client, the SYN to a listener. */
+struct synguard_seg {
+	const struct in6_addr *saddr;
+	const struct in6_addr *daddr;
+	__be16 sport;
+	__be16 dport;
+	u32 seq;
+	u32 ack;
+	u8 flags;			/* TCPHDR_* */
+	u8 ttl;
+	u16 window;
+	struct synguard_tcpopt opts;
+};
+
+enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
+					  struct synguard_pkt *pkt);
+bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt);
+struct sock *synguard_pkt_listener(struct net *net,
+				   const struct synguard_pkt *pkt,
+				   const struct net_device *in);
+bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
+			     const struct net_device *in);
+void synguard_pkt_tuple(const struct synguard_pkt *pkt,
+			struct synguard_tuple *t, u32 isn);
+int synguard_send_synack(struct synguard_net *sn,
+			 const struct synguard_pkt *syn,
+			 const struct sock *listener,
+			 const struct synguard_keys *keys,
+			 const struct net_device *in);
+u8 synguard_announced_wscale(const struct synguard_net *sn, u8 client_ws,
+			     u8 listener_ws);
+int synguard_inject_syn(const struct sk_buff *ack,
+			const struct synguard_pkt *pkt,
+			const struct synguard_synopts *o);
+
+#endif /* _SYNGUARD_PACKET_H */

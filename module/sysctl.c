@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/sys/net/synguard/: one table per network namespace, copied from a
+ * template whose .data pointers are then aimed at that namespace's config.
+ * Every value is bounds-checked; a rejected write returns -EINVAL and
+ * changes nothing.
+ */
+#include <linux/slab.h>
+#include <linux/sysctl.h>
+#include "netns.h"
+#include "sysctl.h"
+
+enum {
+	CTL_MODE,
+	CTL_MSL,
+	CTL_PORTS,
+	CTL_MAX_FLOWS,
+	CTL_MSS,
+	CTL_WSCALE,
+	CTL_QUEUE_HIGH,
+	CTL_COUNT
+};
+
+#define SG_MSS_MIN	88		/* TCP_MIN_MSS */
+#define SG_MSS_MAX	65495		/* 64 KiB IPv4 datagram minus headers */
+
+static const int mode_max = SYNGUARD_MODE_ALWAYS;
+static const int msl_min = 1, msl_max = 3600;
+static const int flows_min = 1, flows_max = 1 << 24;
+static const int wscale_max = SYNGUARD_WSCALE_MAX;
+static const int pct_min = 1, pct_max = 100;
+
+/* Serialises writers of the port set; readers use RCU. */
+static DEFINE_MUTEX(ports_mutex);
+
+/* The bounds in one place: module parameters are checked against them too. */
+int synguard_cfg_validate(const struct synguard_cfg *cfg)
+{
+	if (cfg->mode < 0 || cfg->mode > mode_max ||
+	    cfg->msl < msl_min || cfg->msl > msl_max ||
+	    cfg->max_flows < flows_min || cfg->max_flows > flows_max ||
+	    (cfg->mss && (cfg->mss < SG_MSS_MIN || cfg->mss > SG_MSS_MAX)) ||
+	    cfg->wscale < 0 || cfg->wscale > wscale_max ||
+	    cfg->queue_high < pct_min || cfg->queue_high > pct_max)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Parse @buf (ip_local_reserved_ports syntax: "80,443,8000-8080") into a new
+ * port set and publish it. @ppos != 0 continues a write, adding to the set.
+ */
+static int ports_write(struct synguard_net *sn, void *buf, size_t *lenp,
+		       loff_t *ppos)
+{
+	struct synguard_ports *old, *next;
+	unsigned long *map;
+	struct ctl_table tmp = { .data = &map, .maxlen = SYNGUARD_PORTS };
+	int err;
+
+	next = kzalloc(sizeof(*next), GFP_KERNEL);
+	if (!next)
+		return -ENOMEM;
+	map = next->map;
+	mutex_lock(&ports_mutex);
+	old = rcu_dereference_protected(sn->ports,
+					lockdep_is_held(&ports_mutex));
+	if (*ppos && old)
+		bitmap_copy(next->map, old->map, SYNGUARD_PORTS);
+	err = proc_do_large_bitmap(&tmp, 1, buf, lenp, ppos);
+	if (!err && test_bit(0, next->map))
+		err = -EINVAL;		/* port 0 is not a port */
+	if (err) {
+		mutex_unlock(&ports_mutex);
+		kfree(next);
+		return err;
+	}
+	next->all = bitmap_empty(next->map, SYNGUARD_PORTS);
+	rcu_assign_pointer(sn->ports, next);
+	mutex_unlock(&ports_mutex);
+	if (old)
+		kfree_rcu(old, rcu);
+	return 0;
+}
+
+int synguard_ports_set(struct synguard_net *sn, const char *list)
+{
+	/* A newline-terminated write, as from `sysctl -w`; "\n" alone clears. */
+	char *buf = kasprintf(GFP_KERNEL, "%s\n", list ? list : "");
+	size_t len;
+	loff_t pos = 0;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	len = strlen(buf);
+	err = ports_write(sn, buf, &len, &pos);
+	kfree(buf);
+	return err;
+}
+
+void synguard_ports_free(struct synguard_net *sn)
+{
+	kfree(rcu_dereference_protected(sn->ports, true));
+}
+
+static int proc_ports(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		      void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct synguard_net *sn = table->data;
+	struct synguard_ports *cur;
+	unsigned long *map;
+	struct ctl_table tmp = { .data = &map, .maxlen = SYNGUARD_PORTS };
+	int err;
+
+	if (write)
+		return ports_write(sn, buffer, lenp, ppos);
+	mutex_lock(&ports_mutex);
+	cur = rcu_dereference_protected(sn->ports,
+					lockdep_is_held(&ports_mutex));
+	map = cur->map;
+	err = proc_do_large_bitmap(&tmp, 0, buffer, lenp, ppos);
+	mutex_unlock(&ports_mutex);
+	return err;
+}
+
+/* A new MSL takes effect at once: the next rotation is MSL from now. */
+static int proc_msl(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		    void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct synguard_net *sn = container_of(table->data, struct synguard_net,
+					       cfg.msl);
+	int err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+
+	if (!err && write)
+		synguard_keys_reschedule(sn);
+	return err;
+}
+
+/* 0 (automatic) or a real MSS: the range has a hole minmax cannot express. */
+static int proc_mss(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		    void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct ctl_table tmp = *table;
+	int val = READ_ONCE(*(int *)table->data), err;
+
+	tmp.data = &val;
+	err = proc_dointvec(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	if (val && (val < SG_MSS_MIN || val > SG_MSS_MAX))
+		return -EINVAL;
+	WRITE_ONCE(*(int *)table->data, val);
+	return 0;
+}
+
+#define CTL_INT(_name, _handler, _min, _max)			\
+	{							\
+		.procname = _name,				\
+		.maxlen = sizeof(int),				\
+		.mode = 0644,					\
+		.proc_handler = _handler,			\
+		.extra1 = (void *)(_min),			\
+		.extra2 = (void *)(_max),			\
+	}
+
+static const struct ctl_table ctl_template[CTL_COUNT + SYNGUARD_CTL_SENTINEL] = {
+	[CTL_MODE] = CTL_INT("mode", proc_dointvec_minmax, SYSCTL_ZERO, &mode_max),
+	[CTL_MSL] = CTL_INT("msl", proc_msl, &msl_min, &msl_max),
+	[CTL_PORTS] = {
+		.procname = "ports",
+		.mode = 0644,
+		.proc_handler = proc_ports,
+	},
+	[CTL_MAX_FLOWS] = CTL_INT("max_flows", proc_dointvec_minmax,
+				  &flows_min, &flows_max),
+	[CTL_MSS] = CTL_INT("mss", proc_mss, NULL, NULL),
+	[CTL_WSCALE] = CTL_INT("wscale", proc_dointvec_minmax, SYSCTL_ZERO,
+			       &wscale_max),
+	[CTL_QUEUE_HIGH] = CTL_INT("queue_high", proc_dointvec_minmax,
+				   &pct_min, &pct_max),
+};
+
+int synguard_sysctl_init(struct synguard_net *sn)
+{
+	struct ctl_table *t;
+
+	t = kmemdup(ctl_template, sizeof(ctl_template), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t[CTL_MODE].data = &sn->cfg.mode;
+	t[CTL_MSL].data = &sn->cfg.msl;
+	t[CTL_PORTS].data = sn;
+	t[CTL_MAX_FLOWS].data = &sn->cfg.max_flows;
+	t[CTL_MSS].data = &sn->cfg.mss;
+	t[CTL_WSCALE].data = &sn->cfg.wscale;
+	t[CTL_QUEUE_HIGH].data = &sn->cfg.queue_high;
+
+	sn->sysctl_hdr = synguard_register_net_sysctl(sn->net, "net/synguard",
+						      t, CTL_COUNT);
+	if (!sn->sysctl_hdr) {
+		kfree(t);
+		return -ENOMEM;
+	}
+	sn->sysctl_table = t;
+	return 0;
+}
+
+void synguard_sysctl_exit(struct synguard_net *sn)
+{
+	unregister_net_sysctl_table(sn->sysctl_hdr);
+	kfree(sn->sysctl_table);
+}

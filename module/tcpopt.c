@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TCP options. Every length byte comes from the wire: the parser never reads
+ * past @len and rejects options whose length field disagrees with their
+ * kind, so a malformed packet is reported instead of half-understood.
+ */
+#include <linux/errno.h>
+#include <linux/string.h>
+#include "cookie.h"
+#include "tcpopt.h"
+
+enum {
+	OPT_EOL = 0,
+	OPT_NOP = 1,
+	OPT_MSS = 2,
+	OPT_WS = 3,
+	OPT_SACK_PERM = 4,
+	OPT_SACK = 5,
+	OPT_TS = 8,
+};
+
+#define OPTLEN_MSS		4
+#define OPTLEN_WS		3
+#define OPTLEN_SACK_PERM	2
+#define OPTLEN_TS		10
+#define SACK_BLOCK_LEN		8
+
+/* Record one option; @p points at its kind byte and @olen is trusted >= 2. */
+static int parse_one(const u8 *opt, unsigned int off, unsigned int olen,
+		     struct synguard_tcpopt *out)
+{
+	const u8 *p = opt + off;
+
+	switch (p[0]) {
+	case OPT_MSS:
+		if (olen != OPTLEN_MSS)
+			return -EINVAL;
+		out->mss = (u16)(p[2] << 8 | p[3]);
+		break;
+	case OPT_WS:
+		if (olen != OPTLEN_WS)
+			return -EINVAL;
+		out->wscale = p[2] > SYNGUARD_WSCALE_MAX ? SYNGUARD_WSCALE_MAX : p[2];
+		break;
+	case OPT_SACK_PERM:
+		if (olen != OPTLEN_SACK_PERM)
+			return -EINVAL;
+		out->sack_ok = true;
+		break;
+	case OPT_TS:
+		if (olen != OPTLEN_TS)
+			return -EINVAL;
+		out->ts = true;
+		out->ts_off = off;
+		out->tsval = synguard_get_be32(p + 2);
+		out->tsecr = synguard_get_be32(p + 6);
+		break;
+	case OPT_SACK:
+		if ((olen - 2) % SACK_BLOCK_LEN || olen < 2 + SACK_BLOCK_LEN)
+			return -EINVAL;
+		out->sack_off = off + 2;
+		out->sack_blocks = (olen - 2) / SACK_BLOCK_LEN;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Returns 0, or -EINVAL for a malformed option list; what was parsed before
+ * the malformed option is still in @out.
+ */
+int synguard_tcpopt_parse(const u8 *opt, unsigned int len,
+			  struct synguard_tcpopt *out)
+{
+	unsigned int off = 0, olen;
+
+	memset(out, 0, sizeof(*out));
+	out->wscale = SYNGUARD_WSCALE_NONE;
+	if (len > SYNGUARD_TCPOPT_MAXLEN)
+		return -EINVAL;
+
+	while (off < len) {
+		if (opt[off] == OPT_EOL)
+			break;
+		if (opt[off] == OPT_NOP) {
+			off++;
+			continue;
+		}
+		if (off + 2 > len)
+			return -EINVAL;
+		olen = opt[off + 1];
+		if (olen < 2 || off + olen > len)
+			return -EINVAL;
+		if (parse_one(opt, off, olen, out))
+			return -EINVAL;
+		off += olen;
+	}
+	return 0;
+}
+
+/*
+ * Options of a SYN or SYN+ACK, in the order Linux sends them so that
+ * middleboxes see nothing unusual: MSS, SACK-perm + TS (or NOP NOP TS, or
+ * NOP NOP SACK-perm), NOP + WS. Returns the length, a multiple of 4.
+ */
+unsigned int synguard_tcpopt_build(u8 *p, const struct synguard_tcpopt *o)
+{
+	u8 *start = p;
+
+	*p++ = OPT_MSS;
+	*p++ = OPTLEN_MSS;
+	*p++ = o->mss >> 8;
+	*p++ = o->mss & 0xff;
+	if (o->ts) {
+		if (o->sack_ok) {
+			*p++ = OPT_SACK_PERM;
+			*p++ = OPTLEN_SACK_PERM;
+		} else {
+			*p++ = OPT_NOP;
+			*p++ = OPT_NOP;
+		}
+		*p++ = OPT_TS;
+		*p++ = OPTLEN_TS;
+		synguard_put_be32(p, o->tsval);
+		synguard_put_be32(p + 4, o->tsecr);
+		p += 8;
+	} else if (o->sack_ok) {
+		*p++ = OPT_NOP;
+		*p++ = OPT_NOP;
+		*p++ = OPT_SACK_PERM;
+		*p++ = OPTLEN_SACK_PERM;
+	}
+	if (o->wscale != SYNGUARD_WSCALE_NONE) {
+		*p++ = OPT_NOP;
+		*p++ = OPT_WS;
+		*p++ = OPTLEN_WS;
+		*p++ = o->wscale;
+	}
+	return p - start;
+}
