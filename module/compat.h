@@ -1,35 +1,40 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Every difference between the kernels synguard builds for (Debian's 6.1 and
- * 6.12 LTS) lives here, force-included into every file by Kbuild. Nothing
- * outside this file tests a kernel version.
+ * 6.12 LTS) lives here, force-included into every file by Kbuild and keyed
+ * on the feature, not on a version number.
  */
 #ifndef _SYNGUARD_COMPAT_H
 #define _SYNGUARD_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/sysctl.h>
 #include <net/net_namespace.h>
 
-/* 6.11 (commit 78eb4ea25cd5) made proc handlers take a const ctl_table. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+/*
+ * 6.11 made proc handlers take a const ctl_table. Kbuild greps the kernel's
+ * proc_handler typedef and defines SYNGUARD_HAVE_CONST_CTL_TABLE.
+ */
+#ifdef SYNGUARD_HAVE_CONST_CTL_TABLE
 #define SYNGUARD_CTL_CONST const
 #else
 #define SYNGUARD_CTL_CONST
 #endif
 
 /*
- * 6.6 sized sysctl tables (register_net_sysctl_sz) and dropped the empty
- * terminating entry; older kernels still need it.
+ * 6.6 sized sysctl tables: register_net_sysctl() became a macro around
+ * register_net_sysctl_sz() and tables lost their empty terminating entry.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#ifdef register_net_sysctl
 #define SYNGUARD_CTL_SENTINEL	0
-#define synguard_register_net_sysctl(net, path, table, n) \
-	register_net_sysctl_sz(net, path, table, n)
+#define synguard_register_net_sysctl register_net_sysctl_sz
 #else
 #define SYNGUARD_CTL_SENTINEL	1
-#define synguard_register_net_sysctl(net, path, table, n) \
-	register_net_sysctl(net, path, table)
+static inline struct ctl_table_header *
+synguard_register_net_sysctl(struct net *net, const char *path,
+			     struct ctl_table *table, size_t n)
+{
+	return register_net_sysctl(net, path, table);
+}
 #endif
 
 #endif /* _SYNGUARD_COMPAT_H */

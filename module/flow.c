@@ -154,6 +154,7 @@ void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 	f->ts_delta = synack->opts.tsval - f->our_tsval;
 	f->win_from = ws_l == SYNGUARD_WSCALE_NONE ? 0 : ws_l;
 	f->win_to = ws_a == SYNGUARD_WSCALE_NONE ? 0 : ws_a;
+	/* Publish the offsets above before the state that lets readers in. */
 	smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
 }
 

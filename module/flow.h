@@ -64,6 +64,7 @@ int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 
 static inline u8 synguard_flow_state(const struct synguard_flow *f)
 {
+	/* Pairs with the release in synguard_flow_establish(). */
 	return smp_load_acquire(&f->state);
 }
 
