@@ -28,7 +28,10 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_SEND_FAIL] = "send_fail",
 };
 
-/* Positions: SEQ_START_TOKEN is the header, then cpu + 1. */
+/*
+ * Position 0 is the header (SEQ_START_TOKEN, which is 1), position cpu + 1
+ * the row of that CPU, whose cookie is cpu + 2 so it never equals the token.
+ */
 static void *stats_seq_start(struct seq_file *seq, loff_t *pos)
 {
 	int cpu;
@@ -39,7 +42,7 @@ static void *stats_seq_start(struct seq_file *seq, loff_t *pos)
 		if (!cpu_possible(cpu))
 			continue;
 		*pos = cpu + 1;
-		return (void *)(unsigned long)(cpu + 1);
+		return (void *)(unsigned long)(cpu + 2);
 	}
 	return NULL;
 }
@@ -67,7 +70,7 @@ static int stats_seq_show(struct seq_file *seq, void *v)
 		seq_putc(seq, '\n');
 		return 0;
 	}
-	cpu = (unsigned long)v - 1;
+	cpu = (unsigned long)v - 2;
 	st = per_cpu_ptr(sn->stats, cpu);
 	if (cpu == cpumask_first(cpu_possible_mask))
 		seq_printf(seq, "%08x %08x", atomic_read(&sn->nr_flows),

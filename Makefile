@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make`          build synguard.ko for the running kernel
+# `make install`  install it there (then `modprobe synguard`)
+# `make check`    every test: both Debian kernels, in QEMU guests
+# `make demo`     a SYN flood against a web server, with and without synguard
+# `make bench`    synguard next to kernel syncookies and SYNPROXY
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KERNEL ?= all
+
+.PHONY: all modules modules-all install clean deps check unit selftests \
+	checkpatch tools demo bench
+
+all: modules
+
+modules:
+	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR):" \
+		"install linux-headers-$$(uname -r) or set KDIR=."; exit 1; }
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+
+install: modules
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules_install
+	depmod -a
+
+# Build for the test kernels (Debian 6.1 and 6.12), each in .build/<krel>/.
+modules-all: deps
+	scripts/build-module.sh 6.1
+	scripts/build-module.sh 6.12
+
+deps:
+	scripts/install-deps.sh
+
+tools:
+	$(MAKE) -C selftests/tools
+
+unit:
+	$(MAKE) -C selftests/unit run
+
+checkpatch:
+	scripts/checkpatch.sh
+
+# `make selftests KERNEL=6.1 TESTS=relay_ipv4` runs a subset.
+selftests: modules-all tools
+	selftests/run.sh --kernel $(KERNEL) $(TESTS)
+
+check:
+	scripts/check.sh
+
+demo: modules-all tools
+	scripts/demo.sh --kernel $(if $(filter all,$(KERNEL)),6.12,$(KERNEL))
+
+bench: modules-all tools
+	scripts/bench.sh
+
+clean:
+	rm -rf .build *.o *.ko *.mod *.mod.c .*.cmd module/*.o module/.*.cmd \
+		modules.order Module.symvers
+	$(MAKE) -C selftests/tools clean
+	-$(MAKE) -C selftests/unit clean
