@@ -11,6 +11,8 @@
  * listener's, so client packets are translated in PRE_ROUTING before
  * conntrack and listener packets in POST_ROUTING after it.
  */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <net/checksum.h>
 #include <net/tcp.h>
@@ -57,17 +59,6 @@ static void flow_free_now(void *ptr, void *arg)
 	flow_free(ptr);
 }
 
-int synguard_flows_init(struct synguard_net *sn)
-{
-	atomic_set(&sn->nr_flows, 0);
-	return rhashtable_init(&sn->flows, &flow_params);
-}
-
-/* Hooks are gone and synchronize_net() has run: no reader is left. */
-void synguard_flows_exit(struct synguard_net *sn)
-{
-	rhashtable_free_and_destroy(&sn->flows, flow_free_now, NULL);
-}
 
 static void flow_key(const struct synguard_pkt *pkt, bool from_client,
 		     struct synguard_flow_key *key)
@@ -103,7 +94,8 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
  */
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
-					const struct synguard_synopts *co)
+					const struct synguard_synopts *co,
+					int ifindex)
 {
 	struct synguard_flow *f;
 	int err = -ENOSPC;
@@ -120,6 +112,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->ts = ack->opts.ts;
 	f->our_tsval = ack->opts.tsecr;
 	f->client_ws = co->wscale;
+	f->ifindex = ifindex;
 	f->state = SG_FLOW_HANDOFF;
 	f->created = jiffies;
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);
@@ -280,4 +273,222 @@ int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 	th = (struct tcphdr *)(skb->data + pkt->thoff);
 	field_add(skb, th, (u8 *)&th->seq, f->cookie + 1 - ntohl(th->seq));
 	return 0;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static void flow_close(struct synguard_flow *f)
+{
+	if (test_bit(SG_FL_CLOSED, &f->flags))
+		return;
+	WRITE_ONCE(f->closed_at, jiffies);
+	/* The GC reads the bit, then the time: order the time first. */
+	smp_mb__before_atomic();
+	set_bit(SG_FL_CLOSED, &f->flags);
+}
+
+/*
+ * Follow the close from the segments themselves: a FIN from each side and
+ * the ACK that covers it close the flow, and so does a RST. Called before
+ * translation, so client acks are still in the cookie space; every FIN end
+ * is kept in the space of the side that sent it.
+ */
+void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
+			 const struct synguard_pkt *pkt, bool from_client)
+{
+	int fin = from_client ? SG_FL_CLIENT_FIN : SG_FL_LISTENER_FIN;
+	int peer_fin = from_client ? SG_FL_LISTENER_FIN : SG_FL_CLIENT_FIN;
+	int peer_acked = from_client ? SG_FL_LISTENER_FIN_ACKED :
+				       SG_FL_CLIENT_FIN_ACKED;
+	u32 *fin_end = from_client ? &f->c_fin_end : &f->l_fin_end;
+	u32 *peer_end = from_client ? &f->l_fin_end : &f->c_fin_end;
+	u32 ack = ntohl(pkt->th.ack_seq) + (from_client ? f->isn_delta : 0);
+	u32 len = skb->len - pkt->thoff - pkt->hdrlen;
+
+	if (pkt->th.rst) {
+		flow_close(f);
+		return;
+	}
+	if (pkt->th.fin && !test_bit(fin, &f->flags)) {
+		WRITE_ONCE(*fin_end, ntohl(pkt->th.seq) + len + 1);
+		/* The end is valid before the bit says so. */
+		smp_mb__before_atomic();
+		set_bit(fin, &f->flags);
+	}
+	if (pkt->th.ack && test_bit(peer_fin, &f->flags)) {
+		/* Pairs with the barrier above, on the peer's CPU. */
+		smp_rmb();
+		if (!before(ack, READ_ONCE(*peer_end)))
+			set_bit(peer_acked, &f->flags);
+	}
+	if (test_bit(SG_FL_CLIENT_FIN_ACKED, &f->flags) &&
+	    test_bit(SG_FL_LISTENER_FIN_ACKED, &f->flags))
+		flow_close(f);
+}
+
+static const char *flow_state_name(const struct synguard_flow *f)
+{
+	unsigned long fl = READ_ONCE(f->flags);
+
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF)
+		return "handoff";
+	if (fl & BIT(SG_FL_CLOSED))
+		return "time_wait";
+	if ((fl & BIT(SG_FL_CLIENT_FIN)) && (fl & BIT(SG_FL_LISTENER_FIN)))
+		return "closing";
+	if (fl & BIT(SG_FL_CLIENT_FIN))
+		return "fin_client";
+	if (fl & BIT(SG_FL_LISTENER_FIN))
+		return "fin_listener";
+	return "established";
+}
+
+/* ---- garbage collection ----------------------------------------------- */
+
+#define GC_INTERVAL_BUSY	(HZ / 10)
+#define GC_INTERVAL_IDLE	HZ
+#define GC_BUDGET		1024	/* flows examined per run */
+#define HANDOFF_STALE		HZ
+
+enum gc_verdict { GC_KEEP, GC_REAP, GC_EXPIRE };
+
+/*
+ * The local socket is the ground truth. An open flow whose socket is gone
+ * is garbage. A closed flow lingers 2 * MSL (TIME_WAIT semantics), then goes
+ * unless its socket is still open: the RST that closed it was refused.
+ * Runs under the RCU read lock the table walk holds.
+ */
+static enum gc_verdict gc_judge(struct synguard_net *sn,
+				struct synguard_flow *f)
+{
+	unsigned long linger = 2UL * READ_ONCE(sn->cfg.msl) * HZ;
+	struct sock *sk;
+	bool open;
+
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF)
+		return time_after(jiffies, f->created + HANDOFF_STALE) ?
+		       GC_REAP : GC_KEEP;
+	sk = synguard_sock_lookup(sn->net, f->key.family, &f->key.caddr,
+				  f->key.cport, &f->key.laddr, f->key.lport,
+				  f->ifindex);
+	open = sk && sk->sk_state != TCP_TIME_WAIT;
+	if (sk)
+		sock_gen_put(sk);
+	if (!synguard_flow_closed(f))
+		return sk ? GC_KEEP : GC_REAP;
+	/* Pairs with the barrier in flow_close(). */
+	smp_rmb();
+	if (time_before(jiffies, READ_ONCE(f->closed_at) + linger))
+		return GC_KEEP;
+	if (open) {
+		clear_bit(SG_FL_CLOSED, &f->flags);
+		return GC_KEEP;
+	}
+	return GC_EXPIRE;
+}
+
+/* Restart the walk from the table's beginning on the next run. */
+static void gc_rewind(struct synguard_net *sn)
+{
+	rhashtable_walk_exit(&sn->gc_iter);
+	rhashtable_walk_enter(&sn->flows, &sn->gc_iter);
+}
+
+/*
+ * Process context, every 100 ms while there are flows: examine at most
+ * GC_BUDGET flows, resuming where the last run stopped, so one run costs
+ * the same whatever the table size.
+ */
+static void flows_gc(struct work_struct *work)
+{
+	struct synguard_net *sn = container_of(to_delayed_work(work),
+					       struct synguard_net, gc_work);
+	struct synguard_flow *f;
+	enum gc_verdict v;
+	int budget;
+
+	rhashtable_walk_start(&sn->gc_iter);
+	for (budget = GC_BUDGET; budget > 0; budget--) {
+		f = rhashtable_walk_next(&sn->gc_iter);
+		if (IS_ERR(f) && PTR_ERR(f) == -EAGAIN)
+			continue;	/* table resized: walk goes on */
+		if (IS_ERR_OR_NULL(f))
+			break;
+		v = gc_judge(sn, f);
+		if (v == GC_KEEP)
+			continue;
+		synguard_flow_del(sn, f);
+		synguard_stat_inc(sn, v == GC_REAP ? SG_GC_REAPED :
+						     SG_FLOWS_EXPIRED);
+	}
+	rhashtable_walk_stop(&sn->gc_iter);
+	if (budget > 0)
+		gc_rewind(sn);
+	schedule_delayed_work(&sn->gc_work, atomic_read(&sn->nr_flows) ?
+			      GC_INTERVAL_BUSY : GC_INTERVAL_IDLE);
+}
+
+/* ---- /proc/net/synguard_flows ----------------------------------------- */
+
+static void flow_show(struct seq_file *seq, const struct synguard_flow *f)
+{
+	const struct synguard_flow_key *k = &f->key;
+	unsigned int age = (jiffies - f->created) / HZ;
+
+	if (k->family == NFPROTO_IPV4)
+		seq_printf(seq, "ipv4 %pI4:%u %pI4:%u", &k->caddr.s6_addr32[0],
+			   ntohs(k->cport), &k->laddr.s6_addr32[0],
+			   ntohs(k->lport));
+	else
+		seq_printf(seq, "ipv6 [%pI6c]:%u [%pI6c]:%u", &k->caddr,
+			   ntohs(k->cport), &k->laddr, ntohs(k->lport));
+	seq_printf(seq, " %s %u\n", flow_state_name(f), age);
+}
+
+/* One pass over the table per read: bounded by max_flows. */
+static int flows_seq_show(struct seq_file *seq, void *v)
+{
+	struct synguard_net *sn = synguard_pernet(seq_file_single_net(seq));
+	struct rhashtable_iter iter;
+	struct synguard_flow *f;
+
+	seq_puts(seq, "family client local state age_s\n");
+	rhashtable_walk_enter(&sn->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((f = rhashtable_walk_next(&iter)) != NULL) {
+		if (IS_ERR(f))
+			continue;	/* -EAGAIN: resized, keep walking */
+		flow_show(seq, f);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	return 0;
+}
+
+int synguard_flows_init(struct synguard_net *sn)
+{
+	int err;
+
+	atomic_set(&sn->nr_flows, 0);
+	err = rhashtable_init(&sn->flows, &flow_params);
+	if (err)
+		return err;
+	if (!proc_create_net_single("synguard_flows", 0444, sn->net->proc_net,
+				    flows_seq_show, NULL)) {
+		rhashtable_destroy(&sn->flows);
+		return -ENOMEM;
+	}
+	rhashtable_walk_enter(&sn->flows, &sn->gc_iter);
+	INIT_DELAYED_WORK(&sn->gc_work, flows_gc);
+	schedule_delayed_work(&sn->gc_work, GC_INTERVAL_IDLE);
+	return 0;
+}
+
+/* Hooks are gone and synchronize_net() has run: no reader is left. */
+void synguard_flows_exit(struct synguard_net *sn)
+{
+	cancel_delayed_work_sync(&sn->gc_work);
+	rhashtable_walk_exit(&sn->gc_iter);
+	remove_proc_entry("synguard_flows", sn->net->proc_net);
+	rhashtable_free_and_destroy(&sn->flows, flow_free_now, NULL);
 }

@@ -9,7 +9,16 @@
 
 enum synguard_flow_state {
 	SG_FLOW_HANDOFF,	/* SYN injected, listener's SYN+ACK awaited */
-	SG_FLOW_ESTABLISHED,	/* relaying */
+	SG_FLOW_ESTABLISHED,	/* relaying; the close is tracked in @flags */
+};
+
+/* Bits of synguard_flow.flags: the close, as both sides see it. */
+enum {
+	SG_FL_CLIENT_FIN,	/* client sent FIN; c_fin_end is valid */
+	SG_FL_LISTENER_FIN,	/* listener sent FIN; l_fin_end is valid */
+	SG_FL_CLIENT_FIN_ACKED,
+	SG_FL_LISTENER_FIN_ACKED,
+	SG_FL_CLOSED,		/* both FINs acked, or a RST: lingering */
 };
 
 /* Client and local endpoint; zero-padded so the whole struct is the key. */
@@ -39,7 +48,12 @@ struct synguard_flow {
 	u8 win_from;		/* listener's window shift */
 	u8 win_to;		/* shift our SYN+ACK announced to the client */
 	bool ts;		/* timestamps on, tsval/tsecr translated */
+	int ifindex;		/* where the client came from */
+	unsigned long flags;	/* SG_FL_* bits, atomic: both directions */
+	u32 c_fin_end;		/* sequence after the client's FIN */
+	u32 l_fin_end;		/* after the listener's FIN, its space */
 	unsigned long created;	/* jiffies */
+	unsigned long closed_at;	/* jiffies, once SG_FL_CLOSED */
 	struct rcu_head rcu;
 };
 
@@ -53,14 +67,22 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
 					 bool from_client);
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
-					const struct synguard_synopts *co);
+					const struct synguard_synopts *co,
+					int ifindex);
 void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
 void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 			     const struct synguard_pkt *synack);
 int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 			const struct synguard_pkt *pkt, bool from_client);
+void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
+			 const struct synguard_pkt *pkt, bool from_client);
 int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 			  const struct synguard_pkt *pkt);
+
+static inline bool synguard_flow_closed(const struct synguard_flow *f)
+{
+	return test_bit(SG_FL_CLOSED, &f->flags);
+}
 
 static inline u8 synguard_flow_state(const struct synguard_flow *f)
 {

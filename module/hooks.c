@@ -110,6 +110,7 @@ static unsigned int from_client(struct synguard_net *sn,
 		/* Our own injected SYN passes; anything else waits its turn. */
 		return pkt->th.syn && !pkt->th.ack ? NF_ACCEPT : NF_DROP;
 	}
+	synguard_flow_track(f, skb, pkt, true);
 	if (synguard_flow_xlate(f, skb, pkt, true))
 		return NF_DROP;
 	synguard_stat_inc(sn, SG_RELAY_IN);
@@ -123,9 +124,9 @@ static unsigned int from_client(struct synguard_net *sn,
  */
 static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct synguard_pkt *pkt,
-			    const struct synguard_synopts *co)
+			    const struct synguard_synopts *co, int ifindex)
 {
-	struct synguard_flow *f = synguard_flow_add(sn, pkt, co);
+	struct synguard_flow *f = synguard_flow_add(sn, pkt, co, ifindex);
 
 	if (IS_ERR(f)) {
 		if (PTR_ERR(f) == -ENOSPC)
@@ -171,7 +172,7 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 		return NF_DROP;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
-	return handoff(sn, skb, pkt, &co);
+	return handoff(sn, skb, pkt, &co, state->in->ifindex);
 }
 
 /* Broken TCP to one of our addresses is dropped; anything else is not ours. */
@@ -205,7 +206,10 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	}
 	if (atomic_read(&sn->nr_flows)) {
 		f = synguard_flow_find(sn, &pkt, true);
-		if (f)
+		/* A new SYN on a closed flow's ports starts a new connection. */
+		if (f && pkt.th.syn && !pkt.th.ack && synguard_flow_closed(f))
+			synguard_flow_del(sn, f);
+		else if (f)
 			return from_client(sn, f, skb, &pkt);
 	}
 	if (pkt.th.rst)
@@ -232,6 +236,7 @@ static unsigned int from_listener(struct synguard_net *sn,
 			return NF_ACCEPT;
 		return NF_DROP;
 	}
+	synguard_flow_track(f, skb, pkt, false);
 	if (synguard_flow_xlate(f, skb, pkt, false))
 		return NF_DROP;
 	synguard_stat_inc(sn, SG_RELAY_OUT);

@@ -79,15 +79,15 @@ static int __net_init synguard_net_init(struct net *net)
 	err = synguard_ports_set(sn, synguard_default_ports);
 	if (err)
 		goto free_keys;
-	err = synguard_flows_init(sn);
-	if (err)
-		goto free_ports;
 	err = synguard_stats_init(sn);
 	if (err)
-		goto free_flows;
-	err = synguard_sysctl_init(sn);
+		goto free_ports;
+	err = synguard_flows_init(sn);
 	if (err)
 		goto free_stats;
+	err = synguard_sysctl_init(sn);
+	if (err)
+		goto free_flows;
 	err = synguard_hooks_register(net);
 	if (err)
 		goto free_sysctl;
@@ -96,10 +96,10 @@ static int __net_init synguard_net_init(struct net *net)
 
 free_sysctl:
 	synguard_sysctl_exit(sn);
-free_stats:
-	synguard_stats_exit(sn);
 free_flows:
 	synguard_flows_exit(sn);
+free_stats:
+	synguard_stats_exit(sn);
 free_ports:
 	synguard_ports_free(sn);
 free_keys:
@@ -117,8 +117,8 @@ static void __net_exit synguard_net_exit(struct net *net)
 	cancel_delayed_work_sync(&sn->rotate_work);
 	/* Hooks still running on other CPUs use flows, keys and counters. */
 	synchronize_net();
-	synguard_stats_exit(sn);
 	synguard_flows_exit(sn);
+	synguard_stats_exit(sn);
 	synguard_ports_free(sn);
 	kfree_sensitive(rcu_access_pointer(sn->keyset));
 }

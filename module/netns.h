@@ -48,6 +48,8 @@ struct synguard_net {
 	struct synguard_stats __percpu *stats;
 	struct rhashtable flows;
 	atomic_t nr_flows;
+	struct delayed_work gc_work;
+	struct rhashtable_iter gc_iter;	/* GC position, kept across runs */
 	/* jiffies until which SYNs are answered (adaptive mode) */
 	unsigned long engaged_until;
 	/* jiffies until which ACKs may carry one of our cookies */

@@ -136,25 +136,33 @@ struct sock *synguard_pkt_listener(struct net *net,
 				     ntohs(pkt->th.dest), in->ifindex, 0);
 }
 
-/* Established, TIME_WAIT or request socket for this segment's 4-tuple? */
+/*
+ * The established, TIME_WAIT or request socket of a connection from
+ * @caddr:@cport to the local @laddr:@lport, with a reference, or NULL.
+ */
+struct sock *synguard_sock_lookup(struct net *net, u8 family,
+				  const struct in6_addr *caddr, __be16 cport,
+				  const struct in6_addr *laddr, __be16 lport,
+				  int ifindex)
+{
+	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
+
+	if (family == NFPROTO_IPV4)
+		return __inet_lookup_established(net, hinfo, caddr->s6_addr32[0],
+						 cport, laddr->s6_addr32[0],
+						 ntohs(lport), ifindex, 0);
+	return __inet6_lookup_established(net, hinfo, caddr, cport, laddr,
+					  ntohs(lport), ifindex, 0);
+}
+
 bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
 			     const struct net_device *in)
 {
-	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
 	struct sock *sk;
 
-	if (is_v4(pkt))
-		sk = __inet_lookup_established(net, hinfo,
-					       pkt->saddr.s6_addr32[0],
-					       pkt->th.source,
-					       pkt->daddr.s6_addr32[0],
-					       ntohs(pkt->th.dest),
-					       in->ifindex, 0);
-	else
-		sk = __inet6_lookup_established(net, hinfo, &pkt->saddr,
-						pkt->th.source, &pkt->daddr,
-						ntohs(pkt->th.dest),
-						in->ifindex, 0);
+	sk = synguard_sock_lookup(net, pkt->family, &pkt->saddr,
+				  pkt->th.source, &pkt->daddr, pkt->th.dest,
+				  in->ifindex);
 	if (!sk)
 		return false;
 	sock_gen_put(sk);

@@ -52,6 +52,10 @@ bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt);
 struct sock *synguard_pkt_listener(struct net *net,
 				   const struct synguard_pkt *pkt,
 				   const struct net_device *in);
+struct sock *synguard_sock_lookup(struct net *net, u8 family,
+				  const struct in6_addr *caddr, __be16 cport,
+				  const struct in6_addr *laddr, __be16 lport,
+				  int ifindex);
 bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
 			     const struct net_device *in);
 void synguard_pkt_tuple(const struct synguard_pkt *pkt,

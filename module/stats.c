@@ -26,6 +26,8 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_RELAY_IN] = "relay_in",
 	[SG_RELAY_OUT] = "relay_out",
 	[SG_SEND_FAIL] = "send_fail",
+	[SG_FLOWS_EXPIRED] = "flows_expired",
+	[SG_GC_REAPED] = "gc_reaped",
 };
 
 /*

@@ -22,6 +22,8 @@ enum synguard_stat {
 	SG_RELAY_IN,		/* client packets translated */
 	SG_RELAY_OUT,		/* listener packets translated */
 	SG_SEND_FAIL,		/* SYN+ACKs that could not be built or routed */
+	SG_FLOWS_EXPIRED,	/* flows freed after their 2 * MSL linger */
+	SG_GC_REAPED,		/* flows freed because their socket was gone */
 	SG_STAT_MAX
 };
 
@@ -29,6 +31,7 @@ struct synguard_stats {
 	u32 cnt[SG_STAT_MAX];
 };
 
+/* this_cpu ops are safe from softirq and from preemptible process context. */
 static inline void synguard_stat_inc(struct synguard_net *sn,
 				     enum synguard_stat s)
 {
