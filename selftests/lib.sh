@@ -1,0 +1,342 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# selftests/lib.sh - helpers for synguard's guest selftests, in the style of
+# the kernel's tools/testing/selftests/net/lib.sh. Sourced (bash) by each
+# selftests/*.sh, which runs as root inside a throwaway QEMU guest started
+# by scripts/vm-run (SYNGUARD_KO and SYNGUARD_KREL come from there).
+#
+# A test looks like:
+#
+#	source "$(dirname "$0")/lib.sh"
+#	checktool "curl --version" "run test without curl"
+#	cleanup() { cleanup_all; }
+#	trap cleanup EXIT
+#	setup_ns client server
+#	veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24
+#	...
+#	ksft_check $? "the thing works"
+#	ksft_exit
+#
+# Exit codes, as kselftest: 0 pass, 1 fail, 4 skip. All traffic stays
+# inside namespaces the test made itself.
+
+ksft_pass=0
+ksft_fail=1
+ksft_skip=4
+
+# Counters behind ksft_exit.
+KSFT_NPASS=0
+KSFT_NFAIL=0
+KSFT_NSKIP=0
+
+# Namespaces made by setup_ns, and background pids registered by bg_track.
+NS_LIST=()
+BG_PIDS=()
+
+# Whether this test loaded the module (so cleanup_all unloads it).
+SYNGUARD_LOADED_HERE=0
+
+# ------------------------------------------------------------- results
+
+ksft_info() { echo "# $*"; }
+
+ksft_pass() {
+	echo "PASS: $*"
+	KSFT_NPASS=$((KSFT_NPASS + 1))
+}
+
+ksft_fail() {
+	echo "FAIL: $*"
+	KSFT_NFAIL=$((KSFT_NFAIL + 1))
+}
+
+ksft_skip() {
+	echo "SKIP: $*"
+	KSFT_NSKIP=$((KSFT_NSKIP + 1))
+}
+
+# ksft_check RC MSG: PASS when RC is 0, SKIP when it is 4, FAIL otherwise.
+ksft_check() {
+	local rc=$1
+	shift
+	case "$rc" in
+	0) ksft_pass "$@" ;;
+	"$ksft_skip") ksft_skip "$@" ;;
+	*) ksft_fail "$* (rc=$rc)" ;;
+	esac
+}
+
+# The test's exit status so far: any failure fails it; otherwise it passes
+# if anything passed, and is skipped if it only skipped.
+ksft_status() {
+	if [ "$KSFT_NFAIL" -gt 0 ]; then
+		echo "$ksft_fail"
+	elif [ "$KSFT_NPASS" -eq 0 ] && [ "$KSFT_NSKIP" -gt 0 ]; then
+		echo "$ksft_skip"
+	else
+		echo "$ksft_pass"
+	fi
+}
+
+ksft_exit() { exit "$(ksft_status)"; }
+
+# checktool "CMD" "MSG": skip the whole test (exit 4) if CMD fails, e.g.
+#	checktool "nft --version" "run test without nft"
+checktool() {
+	# shellcheck disable=SC2086 # CMD is a command line on purpose
+	if ! $1 >/dev/null 2>&1; then
+		echo "SKIP: Could not $2"
+		exit "$ksft_skip"
+	fi
+}
+
+# Skip the whole test now, with a reason.
+skip_test() {
+	echo "SKIP: $*"
+	exit "$ksft_skip"
+}
+
+# ------------------------------------------------------------- waiting
+
+# loopy_wait SLEEP TIMEOUT_MS CMD...: run CMD until it succeeds or
+# TIMEOUT_MS passed; return CMD's last status.
+loopy_wait() {
+	local sleep_cmd=$1 timeout_ms=$2 start now rc
+	shift 2
+	start=$(date +%s%3N)
+	while :; do
+		"$@" && return 0
+		rc=$?
+		now=$(date +%s%3N)
+		[ $((now - start)) -ge "$timeout_ms" ] && return "$rc"
+		$sleep_cmd
+	done
+}
+
+# busywait TIMEOUT_MS CMD...: poll often, for short waits.
+busywait() {
+	local timeout_ms=$1
+	shift
+	loopy_wait "sleep 0.02" "$timeout_ms" "$@"
+}
+
+# slowwait TIMEOUT_S CMD...: poll every 0.1 s, for long waits.
+slowwait() {
+	local timeout_s=$1
+	shift
+	loopy_wait "sleep 0.1" $((timeout_s * 1000)) "$@"
+}
+
+# port_listening NS PORT [tcp|udp]: is something listening there?
+port_listening() {
+	local ns=$1 port=$2 proto=${3:-tcp} flag=-t
+	[ "$proto" = udp ] && flag=-u
+	[ -n "$(ip netns exec "$ns" ss -Hln "$flag" "sport = :$port" 2>/dev/null)" ]
+}
+
+# wait_port_listen NS PORT [tcp|udp] [TIMEOUT_S]
+wait_port_listen() {
+	slowwait "${4:-30}" port_listening "$1" "$2" "${3:-tcp}"
+}
+
+# --------------------------------------------------------- namespaces
+
+# setup_ns VAR...: make one namespace per VAR, named "VAR-" plus a random
+# suffix, store its name in $VAR, bring its lo up. Returns 4 (skip) if
+# namespaces can't be made at all, 1 on other errors.
+setup_ns() {
+	local var ns
+	for var in "$@"; do
+		ns="$var-$(mktemp -u XXXXXX)"
+		if ! ip netns add "$ns"; then
+			echo "SKIP: cannot create netns $ns"
+			return "$ksft_skip"
+		fi
+		NS_LIST+=("$ns")
+		ip -n "$ns" link set lo up || return "$ksft_fail"
+		eval "$var=\$ns"
+	done
+}
+
+# cleanup_ns NS...: kill whatever still runs in each namespace, then
+# delete it.
+cleanup_ns() {
+	local ns pids i
+	for ns in "$@"; do
+		[ -n "$ns" ] || continue
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		if [ -n "$pids" ]; then
+			# shellcheck disable=SC2086 # a list of pids
+			{
+				kill $pids
+				busywait 2000 ns_empty "$ns" ||
+					{ kill -9 $pids; busywait 2000 ns_empty "$ns"; }
+			} 2>/dev/null
+		fi
+		ip netns del "$ns" 2>/dev/null
+		for i in "${!NS_LIST[@]}"; do
+			[ "${NS_LIST[$i]}" = "$ns" ] && unset 'NS_LIST[i]'
+		done
+	done
+	NS_LIST=("${NS_LIST[@]}")
+}
+
+ns_empty() { [ -z "$(ip netns pids "$1" 2>/dev/null)" ]; }
+
+cleanup_all_ns() {
+	[ ${#NS_LIST[@]} -eq 0 ] || cleanup_ns "${NS_LIST[@]}"
+}
+
+# --------------------------------------------------- background jobs
+
+# bg_track PID...: remember background processes for cleanup_bg, e.g.
+#	ip netns exec "$server" some_server & bg_track $!
+bg_track() { BG_PIDS+=("$@"); }
+
+# cleanup_bg: stop the registered background processes and any job of this
+# shell, and reap them.
+cleanup_bg() {
+	local pids
+	pids="${BG_PIDS[*]} $(jobs -p)"
+	[ -n "${pids// /}" ] || return 0
+	# shellcheck disable=SC2086 # a list of pids
+	{
+		kill $pids
+		busywait 2000 pids_gone $pids || kill -9 $pids
+		wait $pids
+	} 2>/dev/null
+	BG_PIDS=()
+}
+
+pids_gone() {
+	local p
+	for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done
+	return 0
+}
+
+# cleanup_all: the usual body of a test's cleanup(): background processes,
+# the module if this test loaded it, then the namespaces.
+cleanup_all() {
+	cleanup_bg
+	[ "$SYNGUARD_LOADED_HERE" = 1 ] && unload_synguard
+	cleanup_all_ns
+}
+
+# ----------------------------------------------------------- network
+
+# veth_pair NS1 NS2 ADDR1 ADDR2 [ADDR6_1 ADDR6_2]
+#
+# Join NS1 and NS2 with a veth pair and address both ends, e.g.
+#	veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24
+# IPv6 addresses default to fd00:A:B:C::D/64 built from the IPv4 ones
+# (10.0.1.1/24 -> fd00:10:0:1::1/64), added with nodad. Each side gets
+# default routes (v4 and v6) through the other unless it has them already:
+# the server side needs one back towards the client, or its replies to
+# addresses beyond the link (spoofed flood sources) are dropped unrouted.
+#
+# The ends are named after the peer: in NS1 "v-<NS2's prefix>", in NS2
+# "v-<NS1's prefix>" (prefix = the name before its random suffix), and left
+# in $VETH1 and $VETH2.
+veth_pair() {
+	local ns1=$1 ns2=$2 a1=$3 a2=$4 b1=${5:-} b2=${6:-}
+	local d1 d2
+	d1=$(veth_name "$ns2")
+	d2=$(veth_name "$ns1")
+	[ -n "$b1" ] || b1=$(v4_to_v6 "$a1")
+	[ -n "$b2" ] || b2=$(v4_to_v6 "$a2")
+	ip -n "$ns1" link add "$d1" type veth peer name "$d2" netns "$ns2" || return 1
+	ip -n "$ns1" addr add "$a1" dev "$d1" || return 1
+	ip -n "$ns2" addr add "$a2" dev "$d2" || return 1
+	ip -n "$ns1" -6 addr add "$b1" dev "$d1" nodad || return 1
+	ip -n "$ns2" -6 addr add "$b2" dev "$d2" nodad || return 1
+	ip -n "$ns1" link set "$d1" up || return 1
+	ip -n "$ns2" link set "$d2" up || return 1
+	default_route "$ns1" "$d1" "${a2%/*}" "${b2%/*}" || return 1
+	default_route "$ns2" "$d2" "${a1%/*}" "${b1%/*}" || return 1
+	# shellcheck disable=SC2034 # for the tests
+	VETH1=$d1 VETH2=$d2
+}
+
+# veth_name NS: "v-" plus NS without its random suffix, at most 15 chars.
+veth_name() {
+	local n="v-${1%-*}"
+	echo "${n:0:15}"
+}
+
+# v4_to_v6 10.0.1.1/24 -> fd00:10:0:1::1/64
+v4_to_v6() {
+	local ip=${1%/*} a b c d
+	IFS=. read -r a b c d <<<"$ip"
+	echo "fd00:$a:$b:$c::$d/64"
+}
+
+# default_route NS DEV GW4 GW6: add default routes unless there are some.
+default_route() {
+	local ns=$1 dev=$2 gw4=$3 gw6=$4
+	if [ -z "$(ip -n "$ns" -4 route show default)" ]; then
+		ip -n "$ns" -4 route add default via "$gw4" dev "$dev" || return 1
+	fi
+	if [ -z "$(ip -n "$ns" -6 route show default)" ]; then
+		ip -n "$ns" -6 route add default via "$gw6" dev "$dev" || return 1
+	fi
+}
+
+# ------------------------------------------------------------- module
+
+synguard_loaded() { [ -d /sys/module/synguard ]; }
+
+# load_synguard [param=val ...]: insmod $SYNGUARD_KO unless it is loaded
+# already, after modprobing the modules it depends on. Returns 4 (skip)
+# when there is no module built for this kernel.
+load_synguard() {
+	local dep
+	if synguard_loaded; then
+		[ $# -eq 0 ] || ksft_info "synguard already loaded; ignoring $*"
+		return 0
+	fi
+	if [ -z "${SYNGUARD_KO:-}" ] || [ ! -e "$SYNGUARD_KO" ]; then
+		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO unset)}"
+		return "$ksft_skip"
+	fi
+	for dep in $(modinfo -F depends "$SYNGUARD_KO" 2>/dev/null | tr , ' '); do
+		modprobe "$dep" || return "$ksft_fail"
+	done
+	insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
+	SYNGUARD_LOADED_HERE=1
+}
+
+# unload_synguard: rmmod it, retrying for a few seconds while it is busy.
+unload_synguard() {
+	synguard_loaded || return 0
+	busywait 5000 rmmod synguard 2>/dev/null || rmmod synguard || return "$ksft_fail"
+	SYNGUARD_LOADED_HERE=0
+}
+
+# ------------------------------------------------------------- dmesg
+
+# Kernel messages that mean a bug, whatever the test thinks it saw.
+DMESG_BAD='WARNING:|BUG:|[Ll]eak|Oops|general protection fault|Call Trace:|refcount_t:|UBSAN:|KASAN:|detected stalls|blocked for more than'
+
+# dmesg_mark: remember where the log is now; check_dmesg_clean then only
+# looks past it.
+dmesg_mark() {
+	DMESG_MARK="synguard-selftest-mark-$RANDOM$RANDOM"
+	echo "$DMESG_MARK" >/dev/kmsg
+}
+
+# check_dmesg_clean [MSG]: PASS if the kernel log (past dmesg_mark, if
+# called) has no WARNING/BUG/leak/Oops..., else FAIL and show the lines.
+check_dmesg_clean() {
+	local msg=${1:-dmesg is free of kernel warnings} log
+	log=$(dmesg)
+	if [ -n "${DMESG_MARK:-}" ]; then
+		log=$(sed -n "/$DMESG_MARK/,\$p" <<<"$log")
+	fi
+	if grep -Eq "$DMESG_BAD" <<<"$log"; then
+		ksft_fail "$msg"
+		grep -E -A5 "$DMESG_BAD" <<<"$log" | head -40 | sed 's/^/#   /'
+		return 1
+	fi
+	ksft_pass "$msg"
+}
