@@ -1,0 +1,175 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftests/run.sh [--kernel 6.1|6.12|all] [TEST...]
+#
+# Run the guest selftests (selftests/*.sh but lib.sh and run.sh, or the
+# TESTs named, as "foo", "foo.sh" or a path to a test file), each in its own
+# QEMU guest through scripts/vm-run, on each kernel. The kernels' sequences
+# run in parallel, one host core each (TCG is single-threaded).
+#
+# A test exits 0 to pass, 4 to skip, anything else fails it. It may set its
+# own timeout (seconds, default 300) with a comment line "# timeout: N";
+# vm-run gets that plus boot_allowance for booting and powering off.
+#
+# Output is TAP 13, numbered in the order results arrive; each result is
+# preceded by the test's output as "# " lines (on failure also the console
+# log's path), and the very last line is "N passed, N failed, N skipped".
+# Every test's output and console log stay in .cache/selftests/<run>/.
+# Exits 1 if any test failed, else 0.
+set -u
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${SYNGUARD_CACHE:-$top/.cache}
+default_timeout=300
+boot_allowance=30
+max_lines=120		# of a test's output shown per result
+
+usage() {
+	echo "usage: ${0##*/} [--kernel 6.1|6.12|all] [TEST...]" >&2
+	exit 2
+}
+
+kernels=(6.1 6.12)
+tests=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel|-k)
+		[ $# -ge 2 ] || usage
+		case "$2" in
+		all) kernels=(6.1 6.12) ;;
+		6.1|6.12) kernels=("$2") ;;
+		*) usage ;;
+		esac
+		shift 2 ;;
+	--kernel=*)
+		case "${1#*=}" in
+		all) kernels=(6.1 6.12) ;;
+		6.1|6.12) kernels=("${1#*=}") ;;
+		*) usage ;;
+		esac
+		shift ;;
+	-h|--help) usage ;;
+	-*) echo "${0##*/}: unknown option '$1'" >&2; usage ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+
+# The tests, as paths; a test's name is its file name without .sh. A TEST
+# with a "/" in it may be any test file (e.g. a scratch copy elsewhere).
+if [ ${#tests[@]} -eq 0 ]; then
+	for f in "$top"/selftests/*.sh; do
+		case "${f##*/}" in lib.sh|run.sh) continue ;; esac
+		[ -e "$f" ] && tests+=("$f")
+	done
+else
+	for i in "${!tests[@]}"; do
+		t=${tests[$i]}
+		case "$t" in
+		*/*) [ -f "$t" ] && t=$(cd "$(dirname "$t")" && pwd)/$(basename "$t") ;;
+		esac
+		[ -f "$t" ] || t=$top/selftests/$(basename "$t" .sh).sh
+		[ -f "$t" ] || { echo "${0##*/}: no test ${tests[$i]}" >&2; exit 2; }
+		tests[i]=$t
+	done
+fi
+mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort -u | sed '/^$/d')
+
+logdir=$cache/selftests/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$logdir" || exit 2
+
+# test_timeout FILE: its "# timeout: N" line, or the default.
+test_timeout() {
+	local t
+	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+	echo "${t:-$default_timeout}"
+}
+
+# worker KERNEL: run every test on KERNEL, one guest each, and print one
+# line "KERNEL TEST RC SECONDS" per test as it ends. Each test's output goes
+# to $logdir/KERNEL/TEST.out, and all of them, in order, to KERNEL.log.
+worker() {
+	local k=$1 kdir f t cmd out con rc t0 vpid=''
+	trap 'if [ -n "$vpid" ]; then kill -TERM "$vpid" 2>/dev/null; wait "$vpid"; fi; exit 143' TERM
+	mkdir -p "$logdir/$k"
+	# Resolve the kernel once, not in each vm-run.
+	if ! kdir=$("$top/scripts/fetch-kernel.sh" "$k" 2>"$logdir/$k/fetch.err"); then
+		for f in "${tests[@]}"; do
+			t=$(basename "$f" .sh)
+			cp "$logdir/$k/fetch.err" "$logdir/$k/$t.out"
+			echo "$k $t 125 0"
+		done
+		return
+	fi
+	for f in "${tests[@]}"; do
+		t=$(basename "$f" .sh)
+		out=$logdir/$k/$t.out
+		con=$logdir/$k/$t.console.log
+		# The guest's cwd is the project root, as here.
+		case "$f" in "$top"/*) f=${f#"$top"/} ;; esac
+		cmd=("$f")
+		[ -x "$f" ] || cmd=(bash "$f")
+		t0=$(date +%s)
+		VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
+			--timeout $(( $(test_timeout "$f") + boot_allowance )) \
+			--log "$con" -- "${cmd[@]}" \
+			>"$out" 2>&1 </dev/null &
+		vpid=$!
+		wait "$vpid"
+		rc=$?
+		vpid=''
+		{ echo "=== $k:$t (exit $rc)"; cat "$out"; } >>"$logdir/$k.log"
+		echo "$k $t $rc $(( $(date +%s) - t0 ))"
+	done
+}
+
+echo "TAP version 13"
+echo "1..$(( ${#tests[@]} * ${#kernels[@]} ))"
+
+# The workers report through a FIFO; we number and print results as they
+# come.
+fifo=$logdir/results
+mkfifo "$fifo"
+pids=()
+for k in "${kernels[@]}"; do
+	worker "$k" >"$fifo" &
+	pids+=($!)
+done
+trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; echo "# interrupted"; exit 130' INT TERM
+
+n=0 npass=0 nfail=0 nskip=0
+while read -r k t rc secs; do
+	n=$((n + 1))
+	out=$logdir/$k/$t.out
+	lines=$(wc -l <"$out")
+	if [ "$lines" -gt "$max_lines" ]; then
+		echo "# $k:$t: ... $((lines - max_lines)) lines before these are in $out"
+	fi
+	tail -n "$max_lines" "$out" | sed "s/^/# $k:$t: /"
+	echo "# $k:$t: exit $rc after $secs s"
+	case "$rc" in
+	0)
+		npass=$((npass + 1))
+		echo "ok $n $k:$t"
+		;;
+	4)
+		nskip=$((nskip + 1))
+		reason=$(sed -n 's/^SKIP: //p' "$out" | tail -n 1)
+		echo "ok $n $k:$t # SKIP${reason:+ $reason}"
+		;;
+	*)
+		nfail=$((nfail + 1))
+		case "$rc" in
+		124) echo "# $k:$t: timed out" ;;
+		125) echo "# $k:$t: the guest crashed, or its kernel warned" ;;
+		esac
+		echo "# $k:$t: console log: $logdir/$k/$t.console.log"
+		echo "not ok $n $k:$t"
+		;;
+	esac
+done <"$fifo"
+wait
+
+echo "# logs: $logdir"
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" -eq 0 ]
