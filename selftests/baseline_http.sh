@@ -9,6 +9,7 @@
 #
 # timeout: 180
 
+# shellcheck source=selftests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 PORT=8080
@@ -19,6 +20,7 @@ checktool "$PY -c pass" "run test without $PY"
 checktool "ss -V" "run test without ss"
 
 tmpd=''
+# shellcheck disable=SC2317 # called from the trap
 cleanup() {
 	cleanup_all
 	[ -n "$tmpd" ] && rm -rf "$tmpd"
@@ -79,5 +81,5 @@ if [ "$SYNGUARD_LOADED_HERE" = 1 ]; then
 	unload_synguard
 	ksft_check $? "rmmod synguard"
 fi
-check_dmesg_clean
+check_dmesg_clean "dmesg is free of kernel warnings"
 ksft_exit
