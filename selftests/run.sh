@@ -77,6 +77,9 @@ mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort -u | sed '/^$/d
 
 logdir=$cache/selftests/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$logdir" || exit 2
+# keep the logs of the newest 20 runs
+# shellcheck disable=SC2012 # names are ours, no odd characters
+ls -dt "$cache"/selftests/*/ | tail -n +21 | xargs -r rm -rf
 
 # test_timeout FILE: its "# timeout: N" line, or the default.
 test_timeout() {
