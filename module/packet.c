@@ -155,18 +155,28 @@ struct sock *synguard_sock_lookup(struct net *net, u8 family,
 					  ntohs(lport), ifindex, 0);
 }
 
+/*
+ * Does an open (established or request) socket own this segment's tuple?
+ * A TIME_WAIT socket does not: a new connection may reuse its ports (the
+ * kernel accepts a fresh SYN there, tcp_timewait_state_process()), and the
+ * ACK of our cookie for such a connection must be handed off, not given to
+ * the TIME_WAIT socket, which would answer with the old connection's
+ * sequence numbers.
+ */
 bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
 			     const struct net_device *in)
 {
 	struct sock *sk;
+	bool open;
 
 	sk = synguard_sock_lookup(net, pkt->family, &pkt->saddr,
 				  pkt->th.source, &pkt->daddr, pkt->th.dest,
 				  in->ifindex);
 	if (!sk)
 		return false;
+	open = sk->sk_state != TCP_TIME_WAIT;
 	sock_gen_put(sk);
-	return true;
+	return open;
 }
 
 /* ---- building --------------------------------------------------------- */

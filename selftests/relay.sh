@@ -103,14 +103,26 @@ done
 [ "$(nstat_val "$client" TcpRetransSegs)" = "$retrans0" ]
 ksft_check $? "first requests reach the server without retransmission"
 
+# ---- a client port the listener still holds in TIME_WAIT can be reused:
+# HTTP/1.0 servers close first, so the second fetch from the same port meets
+# the listener's TIME_WAIT socket, as the kernel allows.
+for i in 1 2; do
+	in_c curl -sS --fail --max-time 10 --local-port 40000 -o /dev/null \
+		"http://$S4:$PORT/small"
+	ksft_check $? "fetch $i from client port 40000"
+done
+[ -n "$(in_s ss -Htn state time-wait "( dport = :40000 )")" ]
+ksft_check $? "the listener holds that port in TIME_WAIT"
+
 # ---- options reach the listener: hold a connection, read ss -ti both ends
 # hold_conn: open one connection from the client and keep it for up to
 # 20 s, its pid in $held.
 hold_conn() {
 	ip netns exec "$client" "$PY" -c "import socket, time
-s = socket.create_connection(('$S4', $PORT)); time.sleep(20)" &
+s = socket.create_connection(('$S4', $PORT)); s.send(b'GET'); time.sleep(20)" &
 	held=$!
-	slowwait 10 conn_seen
+	# The listener's ACK of those bytes carries its window to the client.
+	slowwait 10 conn_seen && slowwait 10 eval '[ "$(ss_field "$client" bytes_acked)" = 4 ]'
 }
 # drop_conn: close the held connection and wait until the listener saw it.
 drop_conn() {
@@ -179,7 +191,24 @@ in_s tc qdisc del dev "$VETH2" root
 	[ "$(nstat_val "$server" TcpExtTCPSackRecovery)" -gt 0 ]
 ksft_check $? "listener recovered with SACK and discarded no SACK block"
 
-# ---- an announced wscale unlike the listener's is rescaled by the relay
+# ---- an announced wscale unlike the listener's is rescaled by the relay:
+# the window the client sees is the one the listener offers (about its
+# rcv_ssthresh), not 32 times smaller (scale 2) or 128 times larger (14).
+window_ok() {
+	local ws=$1 cwnd lwnd
+	hold_conn || return 1
+	cwnd=$(ss_field "$client" snd_wnd)
+	lwnd=$(ss_field "$server" rcv_ssthresh)
+	ksft_info "wscale=$ws: client sees $cwnd, listener offers ~$lwnd"
+	drop_conn
+	[ -n "$cwnd" ] && [ -n "$lwnd" ] && [ "$cwnd" -ge $((lwnd / 2)) ] &&
+		[ "$cwnd" -le $((lwnd * 2)) ]
+}
+for ws in 2 14; do
+	in_s sysctl -qw net.synguard.wscale=$ws
+	window_ok $ws
+	ksft_check $? "announced wscale $ws: the client sees the listener's window"
+done
 in_s sysctl -qw net.synguard.wscale=2
 fetch "wscale=2" "http://$S4:$PORT/blob"
 iperf "wscale=2 forward"
