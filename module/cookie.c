@@ -33,8 +33,10 @@
 
 /*
  * MSS values, ascending: the first is the protocol default a client without
- * an MSS option gets (RFC 9293 for IPv4, RFC 8200 minimum MTU for IPv6), the
- * last Ethernet's; the middle ones cover tunnels and PPPoE.
+ * an MSS option gets (RFC 9293 for IPv4, RFC 8200 minimum MTU for IPv6);
+ * 1460 and 1440 are Ethernet's for IPv4 and IPv6, and 1440 also PPPoE's for
+ * IPv4; the others cover tunnels. An MSS below the first entry is announced
+ * as the first entry, as Linux's own cookies do.
  */
 static const u16 cookie_mss_v4[SYNGUARD_MSS_SLOTS] = { 536, 1300, 1440, 1460 };
 static const u16 cookie_mss_v6[SYNGUARD_MSS_SLOTS] = { 1220, 1400, 1440, 1460 };

@@ -91,6 +91,11 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
+	/* We answer only what we understand; the client will retry. */
+	if (pkt->opts_bad) {
+		synguard_stat_inc(sn, SG_MALFORMED);
+		return NF_DROP;
+	}
 	ks = rcu_dereference(sn->keyset);
 	if (synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in)) {
 		synguard_stat_inc(sn, SG_SEND_FAIL);
@@ -110,6 +115,9 @@ static unsigned int from_client(struct synguard_net *sn,
 		/* Our own injected SYN passes; anything else waits its turn. */
 		return pkt->th.syn && !pkt->th.ack ? NF_ACCEPT : NF_DROP;
 	}
+	/* Relayed all the same: the listener reads the options up to there. */
+	if (pkt->opts_bad)
+		synguard_stat_inc(sn, SG_MALFORMED);
 	synguard_flow_track(f, skb, pkt, true);
 	if (synguard_flow_xlate(f, skb, pkt, true))
 		return NF_DROP;
@@ -158,6 +166,10 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	    synguard_pkt_has_socket(state->net, pkt, state->in))
 		return NF_ACCEPT;
 
+	if (pkt->opts_bad) {
+		synguard_stat_inc(sn, SG_MALFORMED);
+		return NF_DROP;
+	}
 	ks = rcu_dereference(sn->keyset);
 	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
 	switch (synguard_cookie_check(&ks->keys, &t,
@@ -175,7 +187,10 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	return handoff(sn, skb, pkt, &co, state->in->ifindex);
 }
 
-/* Broken TCP to one of our addresses is dropped; anything else is not ours. */
+/*
+ * A TCP header longer than its packet, to one of our addresses: the kernel
+ * would drop it too, we count it. Anything else is not ours.
+ */
 static unsigned int on_bad(struct synguard_net *sn,
 			   const struct synguard_pkt *pkt,
 			   const struct nf_hook_state *state)

@@ -88,8 +88,13 @@ enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 	optlen = pkt->hdrlen - sizeof(*th);
 	opt = skb_header_pointer(skb, pkt->thoff + sizeof(*th), optlen,
 				 pkt->optbuf);
-	if (!opt || synguard_tcpopt_parse(opt, optlen, &pkt->opts))
+	if (!opt)
 		return SYNGUARD_PKT_BAD;
+	/*
+	 * Bad options are the caller's call: Linux ignores the rest of such a
+	 * list, so ordinary connections must not lose the segment to us.
+	 */
+	pkt->opts_bad = synguard_tcpopt_parse(opt, optlen, &pkt->opts) != 0;
 	return SYNGUARD_PKT_TCP;
 }
 

@@ -12,7 +12,7 @@
 enum synguard_pkt_kind {
 	SYNGUARD_PKT_OTHER,	/* not TCP, or a fragment: not ours */
 	SYNGUARD_PKT_TCP,
-	SYNGUARD_PKT_BAD,	/* TCP with a header or options that lie */
+	SYNGUARD_PKT_BAD,	/* TCP whose header lies about its length */
 };
 
 /*
@@ -28,7 +28,8 @@ struct synguard_pkt {
 	unsigned int thoff;		/* TCP header offset from skb->data */
 	unsigned int hdrlen;		/* TCP header length with options */
 	struct tcphdr th;		/* copy of the fixed header */
-	struct synguard_tcpopt opts;
+	struct synguard_tcpopt opts;	/* what parsed before any bad option */
+	bool opts_bad;			/* the option list is malformed */
 	u8 optbuf[SYNGUARD_TCPOPT_MAXLEN];
 };
 
