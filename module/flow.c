@@ -353,29 +353,55 @@ static const char *flow_state_name(const struct synguard_flow *f)
 enum gc_verdict { GC_KEEP, GC_REAP, GC_EXPIRE };
 
 /*
+ * Is there a local socket (established, request or TIME_WAIT) for the flow?
+ * A lockless lookup can miss a socket at the instant the kernel swaps it
+ * for its successor in the hash (request -> child, child -> TIME_WAIT), so
+ * "none" counts only when two looks in a row, a GC run apart, agree.
+ */
+static bool gc_socket_gone(struct synguard_net *sn, struct synguard_flow *f,
+			   bool *open)
+{
+	struct sock *sk;
+
+	sk = synguard_sock_lookup(sn->net, f->key.family, &f->key.caddr,
+				  f->key.cport, &f->key.laddr, f->key.lport,
+				  f->ifindex);
+	*open = sk && sk->sk_state != TCP_TIME_WAIT;
+	if (sk) {
+		sock_gen_put(sk);
+		clear_bit(SG_FL_NO_SOCKET, &f->flags);
+		return false;
+	}
+	return test_and_set_bit(SG_FL_NO_SOCKET, &f->flags);
+}
+
+/*
  * The local socket is the ground truth. An open flow whose socket is gone
- * is garbage. A closed flow lingers 2 * MSL (TIME_WAIT semantics), then goes
- * unless its socket is still open: the RST that closed it was refused.
- * Runs under the RCU read lock the table walk holds.
+ * is garbage, unless a FIN was seen: then the socket closed normally and the
+ * flow lingers like a closed one, for the peer's retransmissions. A closed
+ * flow lingers 2 * MSL (TIME_WAIT semantics), then goes unless its socket
+ * is still open: the RST that closed it was refused. Runs under the RCU read
+ * lock the table walk holds.
  */
 static enum gc_verdict gc_judge(struct synguard_net *sn,
 				struct synguard_flow *f)
 {
 	unsigned long linger = 2UL * READ_ONCE(sn->cfg.msl) * HZ;
-	struct sock *sk;
-	bool open;
+	bool gone, open;
 
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF)
 		return time_after(jiffies, f->created + HANDOFF_STALE) ?
 		       GC_REAP : GC_KEEP;
-	sk = synguard_sock_lookup(sn->net, f->key.family, &f->key.caddr,
-				  f->key.cport, &f->key.laddr, f->key.lport,
-				  f->ifindex);
-	open = sk && sk->sk_state != TCP_TIME_WAIT;
-	if (sk)
-		sock_gen_put(sk);
-	if (!synguard_flow_closed(f))
-		return sk ? GC_KEEP : GC_REAP;
+	gone = gc_socket_gone(sn, f, &open);
+	if (!synguard_flow_closed(f)) {
+		if (!gone)
+			return GC_KEEP;
+		if (!(READ_ONCE(f->flags) & (BIT(SG_FL_CLIENT_FIN) |
+					     BIT(SG_FL_LISTENER_FIN))))
+			return GC_REAP;
+		flow_close(f);
+		return GC_KEEP;
+	}
 	/* Pairs with the barrier in flow_close(). */
 	smp_rmb();
 	if (time_before(jiffies, READ_ONCE(f->closed_at) + linger))

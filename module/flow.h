@@ -19,6 +19,7 @@ enum {
 	SG_FL_CLIENT_FIN_ACKED,
 	SG_FL_LISTENER_FIN_ACKED,
 	SG_FL_CLOSED,		/* both FINs acked, or a RST: lingering */
+	SG_FL_NO_SOCKET,	/* the GC's last look found no local socket */
 };
 
 /* Client and local endpoint; zero-padded so the whole struct is the key. */

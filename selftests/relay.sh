@@ -219,8 +219,9 @@ paws=$(nstat_val "$client" TcpExtPAWSEstab)
 [ "${paws:-0}" = 0 ]
 ksft_check $? "client rejected no segment as PAWS-old (tsval translated)"
 [ "$(sg_stat relay_in)" -gt 0 ] && [ "$(sg_stat relay_out)" -gt 0 ] &&
-	[ "$(sg_stat handoff_fail)" = 0 ] && [ "$(sg_stat malformed)" = 0 ]
-ksft_check $? "relay counters moved; no failed hand-off, nothing malformed"
+	[ "$(sg_stat handoff_fail)" = 0 ] && [ "$(sg_stat malformed)" = 0 ] &&
+	[ "$(sg_stat gc_reaped)" = 0 ]
+ksft_check $? "relay counters moved; no failed hand-off, nothing malformed, no flow reaped"
 
 cleanup_bg
 check_dmesg_clean
