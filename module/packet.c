@@ -299,12 +299,6 @@ static struct dst_entry *route_v6(struct net *net,
 	return dst;
 }
 
-/* Milliseconds: the clock our SYN+ACK's tsval runs on. */
-static u32 ts_now(void)
-{
-	return (u32)div_u64(ktime_get_ns(), NSEC_PER_MSEC);
-}
-
 u8 synguard_announced_wscale(const struct synguard_net *sn, u8 client_ws,
 			     u8 listener_ws)
 {
@@ -380,10 +374,8 @@ static void synack_opts(const struct synguard_net *sn,
 	o->mss = cfg_mss ? cfg_mss : mss;
 	o->sack_ok = syn->opts.sack_ok && READ_ONCE(net->ipv4.sysctl_tcp_sack);
 	o->ts = syn->opts.ts && READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
-	if (o->ts) {
-		o->tsval = ts_now();
-		o->tsecr = syn->opts.tsval;
-	}
+	/* tsval is set with the cookie, in synguard_send_synack(). */
+	o->tsecr = o->ts ? syn->opts.tsval : 0;
 	ws_ok = syn->opts.wscale != SYNGUARD_WSCALE_NONE &&
 		READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
 	listener_window(lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
@@ -432,6 +424,13 @@ int synguard_send_synack(struct synguard_net *sn,
 	seg.ttl = is_v4(syn) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
 	synguard_pkt_tuple(syn, &t, ntohl(syn->th.seq));
 	seg.seq = synguard_cookie_make(keys, &t, &co);
+	/*
+	 * Our timestamp clock starts at the cookie, and the relay carries on
+	 * from there at the listener's pace. A retransmitted SYN thus gets a
+	 * SYN+ACK with the same tsval, never one from a later clock that the
+	 * relayed segments would then fall behind (PAWS).
+	 */
+	seg.opts.tsval = seg.seq;
 
 	skb = seg_build(syn->family, &seg);
 	if (!skb) {

@@ -56,7 +56,8 @@ ksft_skip() {
 	KSFT_NSKIP=$((KSFT_NSKIP + 1))
 }
 
-# ksft_check RC MSG: PASS when RC is 0, SKIP when it is 4, FAIL otherwise.
+# ksft_check RC MSG: PASS when RC is 0, SKIP when it is 4, FAIL otherwise;
+# returns RC, so that `ksft_check $? "..." || exit` works.
 ksft_check() {
 	local rc=$1
 	shift
@@ -65,6 +66,7 @@ ksft_check() {
 	"$ksft_skip") ksft_skip "$@" ;;
 	*) ksft_fail "$* (rc=$rc)" ;;
 	esac
+	return "$rc"
 }
 
 # The test's exit status so far: any failure fails it; otherwise it passes
