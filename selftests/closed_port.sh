@@ -46,24 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# sg_stat NS NAME: the counter NAME of /proc/net/stat/synguard in NS,
-# summed over the per-CPU rows. Prints nothing and fails if there is no
-# such column.
-sg_stat() {
-	local ns=$1 name=$2 i col=-1 sum=0
-	local -a h f
-	{
-		read -r -a h || return 1
-		for i in "${!h[@]}"; do
-			[ "${h[$i]}" = "$name" ] && col=$i
-		done
-		[ "$col" -ge 0 ] || return 1
-		while read -r -a f; do
-			sum=$((sum + 16#${f[$col]}))
-		done
-	} <<<"$(ip netns exec "$ns" cat /proc/net/stat/synguard)"
-	echo "$sum"
-}
 
 # snap NS: remember every counter of NS in the array SNAP.
 declare -A SNAP

@@ -315,6 +315,25 @@ unload_synguard() {
 	SYNGUARD_LOADED_HERE=0
 }
 
+# sg_stat NS NAME: a synguard counter of namespace NS, summed over the
+# per-CPU rows of /proc/net/stat/synguard (one read, no awk: mawk cannot
+# parse hex).
+sg_stat() {
+	local ns=$1 name=$2 i col=-1 sum=0
+	local -a h f
+	{
+		read -r -a h || return 1
+		for i in "${!h[@]}"; do
+			[ "${h[$i]}" = "$name" ] && col=$i
+		done
+		[ "$col" -ge 0 ] || return 1
+		while read -r -a f; do
+			sum=$((sum + 16#${f[$col]}))
+		done
+	} <<<"$(ip netns exec "$ns" cat /proc/net/stat/synguard)"
+	echo "$sum"
+}
+
 # ------------------------------------------------------------- dmesg
 
 # Kernel messages that mean a bug, whatever the test thinks it saw.

@@ -37,16 +37,6 @@ dmesg_mark
 in_c() { ip netns exec "$client" "$@"; }
 in_s() { ip netns exec "$server" "$@"; }
 
-# sg_stat NAME: a counter of the server namespace, summed over CPUs.
-sg_stat() {
-	local col v sum=0
-	col=$(in_s head -n1 /proc/net/stat/synguard | tr ' ' '\n' | grep -nx "$1" | cut -d: -f1)
-	[ -n "$col" ] || return 1
-	for v in $(in_s awk -v c="$col" 'NR > 1 { print $c }' /proc/net/stat/synguard); do
-		sum=$((sum + 16#$v))
-	done
-	echo "$sum"
-}
 # nstat_val NS NAME: an absolute SNMP counter of a namespace.
 nstat_val() {
 	ip netns exec "$1" nstat -az "$2" | awk -v n="$2" '$1 == n { print $2 }'
@@ -90,8 +80,8 @@ isn=$(tcpdump -nr "$tmpd/synack.pcap" -S 2>/dev/null | sed -nE 's/.*seq ([0-9]+)
 [ -n "$isn" ] && [ $((isn & 0x7f)) = $((0x40 | 7 << 2 | 3)) ]
 ksft_check $? "SYN+ACK ISN $isn encodes the client's MSS, SACK and wscale"
 fetch "IPv6 curl" "http://[$S6]:$PORT/blob"
-[ "$(sg_stat cookie_sent)" -ge 2 ] && [ "$(sg_stat handoff_ok)" -ge 2 ] &&
-	[ "$(sg_stat cookie_valid)" -ge 2 ]
+[ "$(sg_stat "$server" cookie_sent)" -ge 2 ] && [ "$(sg_stat "$server" handoff_ok)" -ge 2 ] &&
+	[ "$(sg_stat "$server" cookie_valid)" -ge 2 ]
 ksft_check $? "counters: cookie_sent, cookie_valid, handoff_ok moved"
 
 # ---- no lost first request: small fetches need no retransmission
@@ -218,9 +208,9 @@ in_s sysctl -qw net.synguard.wscale=0
 paws=$(nstat_val "$client" TcpExtPAWSEstab)
 [ "${paws:-0}" = 0 ]
 ksft_check $? "client rejected no segment as PAWS-old (tsval translated)"
-[ "$(sg_stat relay_in)" -gt 0 ] && [ "$(sg_stat relay_out)" -gt 0 ] &&
-	[ "$(sg_stat handoff_fail)" = 0 ] && [ "$(sg_stat malformed)" = 0 ] &&
-	[ "$(sg_stat gc_reaped)" = 0 ]
+[ "$(sg_stat "$server" relay_in)" -gt 0 ] && [ "$(sg_stat "$server" relay_out)" -gt 0 ] &&
+	[ "$(sg_stat "$server" handoff_fail)" = 0 ] && [ "$(sg_stat "$server" malformed)" = 0 ] &&
+	[ "$(sg_stat "$server" gc_reaped)" = 0 ]
 ksft_check $? "relay counters moved; no failed hand-off, nothing malformed, no flow reaped"
 
 cleanup_bg
