@@ -46,36 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-
-# snap NS: remember every counter of NS in the array SNAP.
-declare -A SNAP
-snap() {
-	local n
-	for n in syn_seen cookie_sent cookie_valid handoff_ok pass_no_listener \
-		pass_port pass_off; do
-		SNAP[$n]=$(sg_stat "$1" "$n")
-	done
-}
-
-# delta NS NAME: how much NAME moved since the last snap.
-delta() {
-	local now
-	now=$(sg_stat "$1" "$2") || { echo "?"; return 1; }
-	echo $((now - ${SNAP[$2]:-0}))
-}
-
-# expect_delta NS NAME OP N MSG: check "delta OP N" (OP as for test(1)).
-expect_delta() {
-	local ns=$1 name=$2 op=$3 n=$4 d
-	shift 4
-	d=$(delta "$ns" "$name")
-	if [ "$d" != "?" ] && test "$d" "$op" "$n"; then
-		ksft_pass "$* ($name moved by $d)"
-	else
-		ksft_fail "$* ($name moved by $d, expected $op $n)"
-	fi
-}
-
 setup_ns client server || exit
 veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || skip_test "cannot make a veth pair"
 cli_dev=$VETH1
@@ -119,7 +89,7 @@ fetch() {
 
 # ---------------------------------------------------------- 1. control
 
-snap "$server"
+sg_snap "$server"
 fetch "http://$SRV4:$PORT/blob"
 ksft_check $? "control: fetch from the listening port $PORT"
 expect_delta "$server" cookie_sent -ge 1 "control: the listening port's SYN got a cookie"
@@ -146,7 +116,7 @@ closed_port() {
 		return
 	fi
 
-	snap "$server"
+	sg_snap "$server"
 	ip netns exec "$client" curl -v -sS --noproxy '*' --connect-timeout 10 \
 		--max-time 20 -o /dev/null "http://$host:$CLOSED/" 2>"$tmpd/$name.curl"
 	rc=$?
@@ -202,7 +172,7 @@ got=$(ip netns exec "$server" cat "$sysctl_ports")
 [ "$got" = 9999 ]
 ksft_check $? "ports reads back as 9999 (got '$got')"
 
-snap "$server"
+sg_snap "$server"
 fetch "http://$SRV4:$PORT/blob"
 ksft_check $? "ports=9999: fetch from port $PORT works"
 expect_delta "$server" pass_port -ge 1 "ports=9999: SYN to $PORT passed as unselected"
@@ -217,7 +187,7 @@ got=$(ip netns exec "$server" cat "$sysctl_ports")
 [ -z "$got" ]
 ksft_check $? "ports reads back empty (got '$got')"
 
-snap "$server"
+sg_snap "$server"
 fetch "http://$SRV4:$PORT/blob"
 ksft_check $? "ports='': fetch from port $PORT works"
 expect_delta "$server" cookie_sent -ge 1 "ports='': port $PORT is protected again"

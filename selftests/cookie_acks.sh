@@ -55,34 +55,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-
-COUNTERS="flows cookie_sent cookie_valid cookie_bad_mac cookie_expired
-	handoff_ok handoff_fail relay_in"
-declare -A SNAP
-snap() {
-	local n
-	for n in $COUNTERS; do SNAP[$n]=$(sg_stat "$1" "$n"); done
-}
-
-# delta NS NAME: how much NAME moved since the last snap.
-delta() {
-	local now
-	now=$(sg_stat "$1" "$2") || { echo "?"; return 1; }
-	echo $((now - ${SNAP[$2]:-0}))
-}
-
-# expect_delta NS NAME OP N MSG: check "delta OP N" (OP as for test(1)).
-expect_delta() {
-	local ns=$1 name=$2 op=$3 n=$4 d
-	shift 4
-	d=$(delta "$ns" "$name")
-	if [ "$d" != "?" ] && test "$d" "$op" "$n"; then
-		ksft_pass "$* ($name moved by $d)"
-	else
-		ksft_fail "$* ($name moved by $d, expected $op $n)"
-	fi
-}
-
 # n_estab [SPORT]: ESTABLISHED sockets of the listener port in the server
 # namespace, from client port SPORT if given.
 n_estab() {
@@ -147,7 +119,7 @@ fi
 
 keep_cookies_open
 ksft_check $? "a: a cookie was sent (ACKs are checked from now on)"
-snap "$server"
+sg_snap "$server"
 ip netns exec "$client" "$SYNFLOOD" --quiet --dst "$SRV" --dport "$PORT" \
 	--mode ack --src-prefix 10.99.0.0/16 --opts mix --count 1000 \
 	--rate 20000 >"$tmpd/flood.out"
@@ -157,16 +129,16 @@ ksft_check "$rc" "a: synflood --mode ack sent 1000 ACKs ($(cat "$tmpd/flood.out"
 # Each ACK is counted as soon as it is dropped; wait for the last ones.
 rejected() {
 	local b e
-	b=$(delta "$server" cookie_bad_mac) && e=$(delta "$server" cookie_expired) &&
+	b=$(sg_delta "$server" cookie_bad_mac) && e=$(sg_delta "$server" cookie_expired) &&
 		echo $((b + e))
 }
 rejected_ge() { [ "$(rejected)" -ge "$1" ]; }
 busywait 10000 rejected_ge 1000
 n=$(rejected)
 if [ "$n" -ge 990 ] && [ "$n" -le 1000 ]; then
-	ksft_pass "a: $n of 1000 ACKs rejected (bad_mac $(delta "$server" cookie_bad_mac), expired $(delta "$server" cookie_expired))"
+	ksft_pass "a: $n of 1000 ACKs rejected (bad_mac $(sg_delta "$server" cookie_bad_mac), expired $(sg_delta "$server" cookie_expired))"
 else
-	ksft_fail "a: $n of 1000 ACKs rejected, want 990..1000 (bad_mac $(delta "$server" cookie_bad_mac), expired $(delta "$server" cookie_expired))"
+	ksft_fail "a: $n of 1000 ACKs rejected, want 990..1000 (bad_mac $(sg_delta "$server" cookie_bad_mac), expired $(sg_delta "$server" cookie_expired))"
 fi
 expect_delta "$server" cookie_valid -eq 0 "a: no random ACK had a valid cookie"
 expect_delta "$server" handoff_ok -eq 0 "a: no hand-off"
@@ -231,7 +203,7 @@ replay() {
 
 SPORT=40001
 SEQ=1000000
-snap "$server"
+sg_snap "$server"
 # A long MSL for this part (the write restarts the key clock): the cookie
 # stays valid however slow the guest is.
 if ! get_cookie "$SPORT" "$SEQ" b set_msl 30; then
@@ -324,7 +296,7 @@ expired_try() {
 		return 2
 	fi
 
-	snap "$server"
+	sg_snap "$server"
 	sleep_until $((t1 + MSL_C * 2500))
 	t2=$(date +%s%3N)
 	replay "$sport" "$seq" "$COOKIE" 1
@@ -332,13 +304,13 @@ expired_try() {
 	t3=$(date +%s%3N)
 	ksft_info "$name: replayed $((t2 - t1))..$((t3 - t0)) ms after the msl write (rc=$rc), window $((2 * MSL_C * 1000))..$((3 * MSL_C * 1000))"
 	busywait 5000 rej_ge1
-	ksft_info "$name: cookie_expired +$(delta "$server" cookie_expired), bad_mac +$(delta "$server" cookie_bad_mac), valid +$(delta "$server" cookie_valid), handoff_ok +$(delta "$server" handoff_ok)"
+	ksft_info "$name: cookie_expired +$(sg_delta "$server" cookie_expired), bad_mac +$(sg_delta "$server" cookie_bad_mac), valid +$(sg_delta "$server" cookie_valid), handoff_ok +$(sg_delta "$server" handoff_ok)"
 	n=$(n_estab "$sport")
-	if [ "$(delta "$server" cookie_valid)" != 0 ] || [ "$n" != 0 ]; then
+	if [ "$(sg_delta "$server" cookie_valid)" != 0 ] || [ "$n" != 0 ]; then
 		ksft_fail "c: an expired cookie opened a connection ($n ESTABLISHED)"
 		return 1
 	fi
-	[ "$(delta "$server" cookie_expired)" = 1 ] && return 0
+	[ "$(sg_delta "$server" cookie_expired)" = 1 ] && return 0
 	if [ "$rc" != 0 ] || [ "$t2" -lt $((t1 + 2 * MSL_C * 1000)) ] ||
 		[ "$t3" -ge $((t0 + 3 * MSL_C * 1000)) ]; then
 		ksft_info "$name: the replay missed the window: the guest was too slow"

@@ -334,6 +334,42 @@ sg_stat() {
 	echo "$sum"
 }
 
+# sg_snap NS: remember every synguard counter of NS in the array SG_SNAP;
+# sg_delta NS NAME then tells how much NAME moved since.
+declare -A SG_SNAP
+sg_snap() {
+	local -a h f
+	local i
+	SG_SNAP=()
+	{
+		read -r -a h || return 1
+		while read -r -a f; do
+			for i in "${!h[@]}"; do
+				SG_SNAP[${h[$i]}]=$((${SG_SNAP[${h[$i]}]:-0} + 16#${f[$i]}))
+			done
+		done
+	} <<<"$(ip netns exec "$1" cat /proc/net/stat/synguard)"
+}
+
+sg_delta() {
+	local now
+	now=$(sg_stat "$1" "$2") || { echo "?"; return 1; }
+	echo $((now - ${SG_SNAP[$2]:-0}))
+}
+
+# expect_delta NS NAME OP N MSG: PASS if "delta OP N" (OP as for test(1)).
+expect_delta() {
+	local ns=$1 name=$2 op=$3 n=$4 d
+	shift 4
+	d=$(sg_delta "$ns" "$name")
+	if [ "$d" != "?" ] && test "$d" "$op" "$n"; then
+		ksft_pass "$* ($name moved by $d)"
+	else
+		ksft_fail "$* ($name moved by $d, expected $op $n)"
+		return 1
+	fi
+}
+
 # ------------------------------------------------------------- dmesg
 
 # Kernel messages that mean a bug, whatever the test thinks it saw.
