@@ -92,13 +92,19 @@ u32 synguard_cookie_make(const struct synguard_keys *keys,
 	return cookie_mac(&keys->cur, t, low) << COOKIE_MAC_SHIFT | low;
 }
 
+/* Was @cookie made with the current key (rather than the previous one)? */
+bool synguard_cookie_is_current(const struct synguard_keys *keys, u32 cookie)
+{
+	return !!(cookie & COOKIE_KEY_BIT) == !!(keys->gen & 1);
+}
+
 enum synguard_cookie_result
 synguard_cookie_check(const struct synguard_keys *keys,
 		      const struct synguard_tuple *t, u32 cookie,
 		      struct synguard_synopts *o)
 {
 	u32 low = cookie & 0xffu, mac = cookie >> COOKIE_MAC_SHIFT;
-	bool is_cur = !!(low & COOKIE_KEY_BIT) == !!(keys->gen & 1);
+	bool is_cur = synguard_cookie_is_current(keys, cookie);
 
 	if (cookie_mac(is_cur ? &keys->cur : &keys->prev, t, low) != mac) {
 		/* Same parity as the current key: maybe made by the retired one. */

@@ -59,6 +59,7 @@ enum synguard_cookie_result
 synguard_cookie_check(const struct synguard_keys *keys,
 		      const struct synguard_tuple *t, u32 cookie,
 		      struct synguard_synopts *o);
+bool synguard_cookie_is_current(const struct synguard_keys *keys, u32 cookie);
 void synguard_keys_next(struct synguard_keys *next,
 			const struct synguard_keys *cur,
 			const siphash_key_t *fresh);

@@ -153,6 +153,18 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	return from_client(sn, f, skb, pkt);
 }
 
+/*
+ * Cookies of the previous key live until the next rotation, due one MSL
+ * after the current key was born. If the rotation work runs late (a busy
+ * system), the lifetime still ends on time.
+ */
+static bool prev_key_overdue(const struct synguard_net *sn,
+			     const struct synguard_keyset *ks, u32 cookie)
+{
+	return !synguard_cookie_is_current(&ks->keys, cookie) &&
+	       time_after_eq(jiffies, ks->born + READ_ONCE(sn->cfg.msl) * HZ);
+}
+
 static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 			   const struct synguard_pkt *pkt,
 			   const struct nf_hook_state *state)
@@ -160,6 +172,7 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	const struct synguard_keyset *ks;
 	struct synguard_synopts co;
 	struct synguard_tuple t;
+	u32 cookie;
 
 	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
 	    !synguard_pkt_to_local(state->net, pkt) ||
@@ -171,12 +184,15 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 		return NF_DROP;
 	}
 	ks = rcu_dereference(sn->keyset);
+	cookie = ntohl(pkt->th.ack_seq) - 1;
 	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
-	switch (synguard_cookie_check(&ks->keys, &t,
-				      ntohl(pkt->th.ack_seq) - 1, &co)) {
+	switch (synguard_cookie_check(&ks->keys, &t, cookie, &co)) {
 	case SYNGUARD_COOKIE_OK:
+		if (prev_key_overdue(sn, ks, cookie))
+			goto expired;
 		break;
 	case SYNGUARD_COOKIE_EXPIRED:
+expired:
 		synguard_stat_inc(sn, SG_COOKIE_EXPIRED);
 		return NF_DROP;
 	default:

@@ -19,6 +19,7 @@ static struct synguard_keyset *keyset_alloc(void)
 	struct synguard_keyset *ks = kzalloc(sizeof(*ks), GFP_KERNEL);
 
 	if (ks) {
+		ks->born = jiffies;
 		get_random_bytes(&ks->keys.cur, sizeof(ks->keys.cur));
 		get_random_bytes(&ks->keys.prev, sizeof(ks->keys.prev));
 		get_random_bytes(&ks->keys.old, sizeof(ks->keys.old));
@@ -50,6 +51,7 @@ static void keys_rotate(struct work_struct *work)
 		old = rcu_dereference_protected(sn->keyset, true);
 		get_random_bytes(&fresh, sizeof(fresh));
 		synguard_keys_next(&next->keys, &old->keys, &fresh);
+		next->born = jiffies;
 		memzero_explicit(&fresh, sizeof(fresh));
 		rcu_assign_pointer(sn->keyset, next);
 		call_rcu(&old->rcu, keyset_free_rcu);

@@ -37,6 +37,7 @@ struct synguard_ports {
 struct synguard_keyset {
 	struct rcu_head rcu;
 	struct synguard_keys keys;
+	unsigned long born;	/* jiffies when these keys became current */
 };
 
 struct synguard_net {
