@@ -258,7 +258,11 @@ http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])),
     functools.partial(Handler, directory=sys.argv[3])).serve_forever()
 ' $SRV $PORT "$tmpd/www" 2>"$tmpd/http.err" &
 bg_track $!
-wait_port_listen "$server" $PORT || { ksft_fail "sysctl: HTTP server listens"; exit "$ksft_fail"; }
+if ! wait_port_listen "$server" $PORT tcp 60; then
+	ksft_fail "sysctl: HTTP server listens"
+	sed 's/^/#   /' "$tmpd/http.err"
+	exit "$ksft_fail"
+fi
 flood_start sysctl
 # Legitimate fetches, 5 per curl process, until "stop"; count in "tried".
 # shellcheck disable=SC2016 # expanded by the inner bash
