@@ -354,6 +354,7 @@ runpct() {
 }
 RUN_MIN=80	# %, see runpct
 TRIES=3		# samples taken at most when the host starves the guest
+STEP_TRIES=2	# the same for the (longer) legitimate-client samples
 
 # ---------------------------------------------------------------- flood
 
@@ -433,14 +434,19 @@ sanity() {
 
 # Without flood: the legitimate client's baseline.
 noflood() {
-	local c=$1 a b d
+	local c=$1 a b d run try
 	over_budget && return
-	srv_cmd flush || die "HTTP server flush"
-	snap a "$c"
-	legit "$c" "$STEP_SECS"
-	snap b "$c"
-	d=$(delta "$a" "$b")
-	rec step "$c" "step=0" "target=0" "$d" "$LEGIT" "run=$(runpct "$d")"
+	for try in $(seq 1 "$STEP_TRIES"); do
+		srv_cmd flush || die "HTTP server flush"
+		snap a "$c"
+		legit "$c" "$STEP_SECS"
+		snap b "$c"
+		d=$(delta "$a" "$b")
+		run=$(runpct "$d")
+		[ "$run" -ge "$RUN_MIN" ] && break
+		log "$c: the guest ran only $run % of the sample (busy host): again"
+	done
+	rec step "$c" "step=0" "target=0" "$d" "$LEGIT" "run=$run" "tries=$try"
 	log "$c: no flood: $LEGIT"
 }
 
@@ -496,17 +502,22 @@ capacity() {
 
 # The legitimate client during a flood of RATE pps (0: full speed).
 step() {
-	local c=$1 label=$2 rate=$3 a b d
+	local c=$1 label=$2 rate=$3 a b d run try
 	over_budget && { log "$c: step $label skipped: over the time budget"; return; }
-	srv_cmd flush || die "HTTP server flush"
-	flood_start "$c" "$rate"
-	bsleep 1
-	snap a "$c"
-	legit "$c" "$STEP_SECS"
-	snap b "$c"
-	flood_stop
-	d=$(delta "$a" "$b")
-	rec step "$c" "step=$label" "target=$rate" "$d" "$LEGIT" "$FLOOD" "run=$(runpct "$d")"
+	for try in $(seq 1 "$STEP_TRIES"); do
+		srv_cmd flush || die "HTTP server flush"
+		flood_start "$c" "$rate"
+		bsleep 1
+		snap a "$c"
+		legit "$c" "$STEP_SECS"
+		snap b "$c"
+		flood_stop
+		d=$(delta "$a" "$b")
+		run=$(runpct "$d")
+		[ "$run" -ge "$RUN_MIN" ] && break
+		log "$c: the guest ran only $run % of the sample (busy host): again"
+	done
+	rec step "$c" "step=$label" "target=$rate" "$d" "$LEGIT" "$FLOOD" "run=$run" "tries=$try"
 	log "$c: flood $label ($rate pps): $LEGIT"
 }
 

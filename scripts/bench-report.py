@@ -322,8 +322,9 @@ class Report:
             L.append("| %s | %s |" % (c, " | ".join(cells)))
         L.append("")
         if any(r.get("run", 100) < 80 for r in self.sel("step")):
-            L.append("† the host was busy during this sample (the guest ran less than "
-                     "80 % of the time): its latencies are inflated.")
+            L.append("† the host was busy during this sample, and during its one repeat "
+                     "(the guest ran less than 80 % of the time): its latencies are "
+                     "inflated.")
             L.append("")
         L.append("Time to the last byte of the HTTP response, p50 / p99 ms (successful "
                  "attempts), and the flood rate the server actually received (SYN/s):")
