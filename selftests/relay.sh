@@ -94,15 +94,33 @@ done
 ksft_check $? "first requests reach the server without retransmission"
 
 # ---- a client port the listener still holds in TIME_WAIT can be reused:
-# HTTP/1.0 servers close first, so the second fetch from the same port meets
-# the listener's TIME_WAIT socket, as the kernel allows.
+# the client reads to EOF before it closes, so the server closes first and
+# keeps the tuple in TIME_WAIT; the second connection from the same port
+# meets that TIME_WAIT socket, as the kernel allows.
+fetch_from_40000() {
+	in_c "$PY" -c "import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.settimeout(10)
+s.bind(('$C4', 40000))
+s.connect(('$S4', $PORT))
+s.sendall(b'GET /small HTTP/1.0\\r\\n\\r\\n')
+got = b''
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+s.close()
+sys.exit(0 if got.endswith(b'hello\\n') else 1)"
+}
+tw_40000() { [ -n "$(in_s ss -Htn state time-wait "( dport = :40000 )")" ]; }
 for i in 1 2; do
-	in_c curl -sS --fail --max-time 10 --local-port 40000 -o /dev/null \
-		"http://$S4:$PORT/small"
+	fetch_from_40000
 	ksft_check $? "fetch $i from client port 40000"
+	slowwait 10 tw_40000
+	ksft_check $? "after fetch $i the listener holds that port in TIME_WAIT"
 done
-[ -n "$(in_s ss -Htn state time-wait "( dport = :40000 )")" ]
-ksft_check $? "the listener holds that port in TIME_WAIT"
 
 # ---- options reach the listener: hold a connection, read ss -ti both ends
 # hold_conn: open one connection from the client and keep it for up to
