@@ -16,6 +16,7 @@
 #include <linux/netfilter_ipv6.h>
 #include <net/inet_connection_sock.h>
 #include <net/tcp.h>
+#include "engage.h"
 #include "flow.h"
 #include "hooks.h"
 #include "packet.h"
@@ -29,28 +30,6 @@ static bool port_selected(struct synguard_net *sn, __be16 port)
 	const struct synguard_ports *p = rcu_dereference(sn->ports);
 
 	return p->all || test_bit(ntohs(port), p->map);
-}
-
-/*
- * Adaptive mode engages when a listener's SYN queue reaches queue_high
- * percent of its backlog, and stays engaged for one MSL after the last time
- * it did.
- */
-static bool engage(struct synguard_net *sn, const struct sock *lsk)
-{
-	unsigned long now = jiffies;
-	u64 qlen, limit;
-
-	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_ALWAYS ||
-	    time_before(now, READ_ONCE(sn->engaged_until)))
-		return true;
-	qlen = inet_csk_reqsk_queue_len(lsk);
-	limit = (u64)READ_ONCE(lsk->sk_max_ack_backlog) *
-		READ_ONCE(sn->cfg.queue_high);
-	if (qlen * 100 < limit)
-		return false;
-	WRITE_ONCE(sn->engaged_until, now + READ_ONCE(sn->cfg.msl) * HZ);
-	return true;
 }
 
 /* ACKs may carry our cookies for 2 * MSL after the last one was sent. */
@@ -87,7 +66,7 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
 		return NF_ACCEPT;
 	}
-	if (!engage(sn, lsk)) {
+	if (!synguard_engage(sn, lsk)) {
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}

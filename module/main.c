@@ -23,7 +23,9 @@ struct synguard_cfg synguard_defaults = {
 	.max_flows = 65536,
 	.mss = 0,
 	.wscale = 0,
-	.queue_high = 50,
+	.syn_rate = { 5000, 10000 },
+	.queue_fill = { 25, 50 },
+	.hold = 10,
 };
 
 char *synguard_default_ports = "";
@@ -38,8 +40,12 @@ module_param_named(mss, synguard_defaults.mss, int, 0444);
 MODULE_PARM_DESC(mss, "MSS to announce, 0 = automatic (default)");
 module_param_named(wscale, synguard_defaults.wscale, int, 0444);
 MODULE_PARM_DESC(wscale, "window scale to announce, 0 = automatic (default)");
-module_param_named(queue_high, synguard_defaults.queue_high, int, 0444);
-MODULE_PARM_DESC(queue_high, "adaptive: engage at this SYN-queue fill, % (default 50)");
+module_param_array_named(syn_rate, synguard_defaults.syn_rate, int, NULL, 0444);
+MODULE_PARM_DESC(syn_rate, "adaptive: SYNs/s to stay engaged at, to engage at (default 5000,10000; 0,0 = no rate trigger)");
+module_param_array_named(queue_fill, synguard_defaults.queue_fill, int, NULL, 0444);
+MODULE_PARM_DESC(queue_fill, "adaptive: SYN-queue fill, % of backlog, to stay engaged at, to engage at (default 25,50)");
+module_param_named(hold, synguard_defaults.hold, int, 0444);
+MODULE_PARM_DESC(hold, "adaptive: seconds engaged after the last look above a low threshold (default 10)");
 module_param_named(ports, synguard_default_ports, charp, 0444);
 MODULE_PARM_DESC(ports, "ports to protect, e.g. \"80,443,8000-8080\"; empty = all");
 

@@ -6,6 +6,7 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <net/netns/generic.h>
+#include "engage.h"
 #include "flow.h"
 #include "hooks.h"
 #include "netns.h"
@@ -73,7 +74,7 @@ static int __net_init synguard_net_init(struct net *net)
 	sn->net = net;
 	sn->cfg = synguard_defaults;
 	sn->cookies_until = jiffies;
-	sn->engaged_until = jiffies;
+	synguard_engage_init(sn);
 	INIT_DELAYED_WORK(&sn->rotate_work, keys_rotate);
 	RCU_INIT_POINTER(sn->keyset, keyset_alloc());
 	if (!rcu_access_pointer(sn->keyset))

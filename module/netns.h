@@ -23,7 +23,19 @@ struct synguard_cfg {
 	int max_flows;
 	int mss;		/* 0: from the route and the listener */
 	int wscale;		/* 0: as the listener would compute it */
-	int queue_high;		/* adaptive: engage at this SYN-queue fill, % */
+	/* Adaptive mode's thresholds, [0] low and [1] high (see engage.c). */
+	int syn_rate[2];	/* SYNs per second; high 0: no rate trigger */
+	int queue_fill[2];	/* a listener's SYN queue, % of its backlog */
+	int hold;		/* seconds engaged after the last low look */
+};
+
+/* Adaptive mode's state; written in softirq by engage.c only. */
+struct synguard_adaptive {
+	spinlock_t lock;	/* elects the CPU taking a rate sample */
+	unsigned long stamp;	/* jiffies of the last rate sample */
+	u32 seen;		/* syn_seen summed over CPUs at that sample */
+	u32 rate;		/* SYNs per second over the last sample */
+	unsigned long until;	/* jiffies until which SYNs are answered */
 };
 
 /* The `ports` selection, swapped whole under RCU so readers never tear. */
@@ -51,8 +63,7 @@ struct synguard_net {
 	atomic_t nr_flows;
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;	/* GC position, kept across runs */
-	/* jiffies until which SYNs are answered (adaptive mode) */
-	unsigned long engaged_until;
+	struct synguard_adaptive adaptive;
 	/* jiffies until which ACKs may carry one of our cookies */
 	unsigned long cookies_until;
 	struct ctl_table *sysctl_table;
@@ -75,7 +86,7 @@ static inline bool synguard_engaged(const struct synguard_net *sn)
 
 	return mode == SYNGUARD_MODE_ALWAYS ||
 	       (mode == SYNGUARD_MODE_ADAPTIVE &&
-		time_before(jiffies, READ_ONCE(sn->engaged_until)));
+		time_before(jiffies, READ_ONCE(sn->adaptive.until)));
 }
 
 int synguard_netns_register(void);

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /proc/net/stat/synguard: a header row, then one row of hex fields per
- * possible CPU, the format lnstat reads. lnstat sums the rows, so the two
- * gauges (flows, engaged) are printed in the first CPU's row only and are
- * zero in the others.
+ * possible CPU, the format lnstat reads. lnstat sums the rows, so the
+ * gauges (flows, engaged, syn_rate) are printed in the first CPU's row only
+ * and are zero in the others.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include "engage.h"
 #include "netns.h"
 #include "stats.h"
 
@@ -28,6 +29,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_SEND_FAIL] = "send_fail",
 	[SG_FLOWS_EXPIRED] = "flows_expired",
 	[SG_GC_REAPED] = "gc_reaped",
+	[SG_ENGAGE_ON] = "engage_on",
 };
 
 /*
@@ -66,7 +68,7 @@ static int stats_seq_show(struct seq_file *seq, void *v)
 	int cpu, i;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "flows engaged");
+		seq_puts(seq, "flows engaged syn_rate");
 		for (i = 0; i < SG_STAT_MAX; i++)
 			seq_printf(seq, " %s", stat_names[i]);
 		seq_putc(seq, '\n');
@@ -75,10 +77,10 @@ static int stats_seq_show(struct seq_file *seq, void *v)
 	cpu = (unsigned long)v - 2;
 	st = per_cpu_ptr(sn->stats, cpu);
 	if (cpu == cpumask_first(cpu_possible_mask))
-		seq_printf(seq, "%08x %08x", atomic_read(&sn->nr_flows),
-			   synguard_engaged(sn));
+		seq_printf(seq, "%08x %08x %08x", atomic_read(&sn->nr_flows),
+			   synguard_engaged(sn), synguard_engage_rate(sn));
 	else
-		seq_puts(seq, "00000000 00000000");
+		seq_puts(seq, "00000000 00000000 00000000");
 	for (i = 0; i < SG_STAT_MAX; i++)
 		seq_printf(seq, " %08x", READ_ONCE(st->cnt[i]));
 	seq_putc(seq, '\n');
@@ -91,6 +93,17 @@ static const struct seq_operations stats_seq_ops = {
 	.stop = stats_seq_stop,
 	.show = stats_seq_show,
 };
+
+/* A counter summed over CPUs; it wraps as the per-CPU ones do. */
+u32 synguard_stat_sum(struct synguard_net *sn, enum synguard_stat s)
+{
+	u32 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(sn->stats, cpu)->cnt[s]);
+	return sum;
+}
 
 int synguard_stats_init(struct synguard_net *sn)
 {

@@ -7,7 +7,7 @@
 
 /* Keep in step with the column names in stats.c. */
 enum synguard_stat {
-	SG_SYN_SEEN,		/* SYNs to a local address while engaged */
+	SG_SYN_SEEN,		/* SYNs to a local address (mode 1 or 2) */
 	SG_COOKIE_SENT,		/* SYN+ACKs sent with a cookie */
 	SG_COOKIE_VALID,	/* ACKs whose cookie checked out */
 	SG_COOKIE_BAD_MAC,	/* ACKs with a forged or mangled cookie */
@@ -24,6 +24,7 @@ enum synguard_stat {
 	SG_SEND_FAIL,		/* SYN+ACKs that could not be built or routed */
 	SG_FLOWS_EXPIRED,	/* flows freed after their 2 * MSL linger */
 	SG_GC_REAPED,		/* flows freed because their socket was gone */
+	SG_ENGAGE_ON,		/* times adaptive mode engaged */
 	SG_STAT_MAX
 };
 
@@ -38,6 +39,7 @@ static inline void synguard_stat_inc(struct synguard_net *sn,
 	this_cpu_inc(sn->stats->cnt[s]);
 }
 
+u32 synguard_stat_sum(struct synguard_net *sn, enum synguard_stat s);
 int synguard_stats_init(struct synguard_net *sn);
 void synguard_stats_exit(struct synguard_net *sn);
 

@@ -17,7 +17,9 @@ enum {
 	CTL_MAX_FLOWS,
 	CTL_MSS,
 	CTL_WSCALE,
-	CTL_QUEUE_HIGH,
+	CTL_SYN_RATE,
+	CTL_QUEUE_FILL,
+	CTL_HOLD,
 	CTL_COUNT
 };
 
@@ -29,9 +31,23 @@ static const int msl_min = 1, msl_max = 3600;
 static const int flows_min = 1, flows_max = 1 << 24;
 static const int wscale_max = SYNGUARD_WSCALE_MAX;
 static const int pct_min = 1, pct_max = 100;
+static const int rate_max = 100000000;
+static const int hold_min = 1, hold_max = 3600;
 
 /* Serialises writers of the port set; readers use RCU. */
 static DEFINE_MUTEX(ports_mutex);
+
+static bool in(int v, int min, int max)
+{
+	return v >= min && v <= max;
+}
+
+/* A threshold pair: low <= high, and a low of 0 only when high is 0 (off). */
+static bool pair_ok(const int *p, int min, int max)
+{
+	return in(p[0], min, max) && in(p[1], min, max) && p[0] <= p[1] &&
+	       (p[0] || !p[1]);
+}
 
 /* The bounds in one place: module parameters are checked against them too. */
 int synguard_cfg_validate(const struct synguard_cfg *cfg)
@@ -41,7 +57,9 @@ int synguard_cfg_validate(const struct synguard_cfg *cfg)
 	    cfg->max_flows < flows_min || cfg->max_flows > flows_max ||
 	    (cfg->mss && (cfg->mss < SG_MSS_MIN || cfg->mss > SG_MSS_MAX)) ||
 	    cfg->wscale < 0 || cfg->wscale > wscale_max ||
-	    cfg->queue_high < pct_min || cfg->queue_high > pct_max)
+	    !pair_ok(cfg->syn_rate, 0, rate_max) ||
+	    !pair_ok(cfg->queue_fill, pct_min, pct_max) ||
+	    !in(cfg->hold, hold_min, hold_max))
 		return -EINVAL;
 	return 0;
 }
@@ -154,6 +172,30 @@ static int proc_mss(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 	return 0;
 }
 
+/*
+ * "LOW HIGH", like ip_local_port_range: checked together, so both can move
+ * in one write in either direction. Each within extra1..extra2.
+ */
+static int proc_pair(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		     void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int *data = table->data;
+	int val[2] = { READ_ONCE(data[0]), READ_ONCE(data[1]) };
+	struct ctl_table tmp = *table;
+	int err;
+
+	tmp.data = val;
+	err = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	if (!pair_ok(val, *(int *)table->extra1, *(int *)table->extra2))
+		return -EINVAL;
+	/* Readers may see one old and one new value for a moment: harmless. */
+	WRITE_ONCE(data[0], val[0]);
+	WRITE_ONCE(data[1], val[1]);
+	return 0;
+}
+
 #define CTL_INT(_name, _handler, _min, _max)			\
 	{							\
 		.procname = _name,				\
@@ -177,8 +219,23 @@ static const struct ctl_table ctl_template[CTL_COUNT + SYNGUARD_CTL_SENTINEL] = 
 	[CTL_MSS] = CTL_INT("mss", proc_mss, NULL, NULL),
 	[CTL_WSCALE] = CTL_INT("wscale", proc_dointvec_minmax, SYSCTL_ZERO,
 			       &wscale_max),
-	[CTL_QUEUE_HIGH] = CTL_INT("queue_high", proc_dointvec_minmax,
-				   &pct_min, &pct_max),
+	[CTL_SYN_RATE] = {
+		.procname = "syn_rate",
+		.maxlen = 2 * sizeof(int),
+		.mode = 0644,
+		.proc_handler = proc_pair,
+		.extra1 = SYSCTL_ZERO,
+		.extra2 = (void *)&rate_max,
+	},
+	[CTL_QUEUE_FILL] = {
+		.procname = "queue_fill",
+		.maxlen = 2 * sizeof(int),
+		.mode = 0644,
+		.proc_handler = proc_pair,
+		.extra1 = (void *)&pct_min,
+		.extra2 = (void *)&pct_max,
+	},
+	[CTL_HOLD] = CTL_INT("hold", proc_dointvec_minmax, &hold_min, &hold_max),
 };
 
 int synguard_sysctl_init(struct synguard_net *sn)
@@ -194,7 +251,9 @@ int synguard_sysctl_init(struct synguard_net *sn)
 	t[CTL_MAX_FLOWS].data = &sn->cfg.max_flows;
 	t[CTL_MSS].data = &sn->cfg.mss;
 	t[CTL_WSCALE].data = &sn->cfg.wscale;
-	t[CTL_QUEUE_HIGH].data = &sn->cfg.queue_high;
+	t[CTL_SYN_RATE].data = sn->cfg.syn_rate;
+	t[CTL_QUEUE_FILL].data = sn->cfg.queue_fill;
+	t[CTL_HOLD].data = &sn->cfg.hold;
 
 	sn->sysctl_hdr = synguard_register_net_sysctl(sn->net, "net/synguard",
 						      t, CTL_COUNT);

@@ -14,7 +14,7 @@
 #   synproxy           nft SYNPROXY (SYNs notracked, tcp_loose=0, options
 #                      matched to what the server itself announces)
 #   synguard           synguard mode=2 (always)
-#   synguard-adaptive  synguard mode=1 (engages at queue_high % of backlog)
+#   synguard-adaptive  synguard mode=1 (engages on the SYN rate or queue fill)
 #
 # plus "sink", a server namespace that drops every packet at tc ingress: the
 # cost of generating and delivering a SYN, with no TCP work at all.

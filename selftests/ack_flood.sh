@@ -38,11 +38,7 @@ checktool "sha256sum --version" "run test without sha256sum"
 checktool "$SYNFLOOD --help" "run test without $SYNFLOOD (make -C selftests/tools)"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 stat_is() { [ "$(sg_stat "$1" "$2")" = "$3" ]; }
 

@@ -20,12 +20,7 @@ checktool "$PY -c pass" "run test without $PY"
 checktool "ss -V" "run test without ss"
 
 tmpd=''
-# shellcheck disable=SC2317 # called from the trap
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 setup_ns client server || exit
 # shellcheck disable=SC2154 # set by setup_ns

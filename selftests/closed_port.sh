@@ -40,11 +40,7 @@ checktool "ss -V" "run test without ss"
 checktool "tcpdump --version" "run test without tcpdump"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 setup_ns client server || exit
 veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || skip_test "cannot make a veth pair"

@@ -49,11 +49,7 @@ checktool "hping3 --version" "run test without hping3"
 checktool "$SYNFLOOD --help" "run test without $SYNFLOOD (make -C selftests/tools)"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 # n_estab [SPORT]: ESTABLISHED sockets of the listener port in the server
 # namespace, from client port SPORT if given.

@@ -46,11 +46,7 @@ checktool "nft --version" "run test without nft"
 checktool "sysctl --version" "run test without sysctl"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 # stat_sum NS FILE NAME: column NAME of an lnstat-style FILE (header row,
 # one hex row per CPU) in NS, summed over the rows. Prints nothing and

@@ -39,11 +39,7 @@ checktool "sha256sum --version" "run test without sha256sum"
 checktool "$SYNFLOOD --help" "run test without $SYNFLOOD (make -C selftests/tools)"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 stat_is() { [ "$(sg_stat "$1" "$2")" = "$3" ]; }
 stat_above() { [ "$(sg_stat "$1" "$2")" -gt "$3" ]; }

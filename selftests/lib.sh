@@ -217,12 +217,16 @@ pids_gone() {
 	return 0
 }
 
-# cleanup_all: the usual body of a test's cleanup(): background processes,
-# the module if this test loaded it, then the namespaces.
+# cleanup_all: a test's cleanup (trap cleanup_all EXIT), or the usual body
+# of its own: background processes, the module if this test loaded it, the
+# namespaces, then the test's scratch directory $tmpd if it made one.
 cleanup_all() {
 	cleanup_bg
 	[ "$SYNGUARD_LOADED_HERE" = 1 ] && unload_synguard
 	cleanup_all_ns
+	if [ -n "${tmpd:-}" ] && [ -d "$tmpd" ]; then
+		rm -rf "$tmpd"
+	fi
 }
 
 # ----------------------------------------------------------- network

@@ -51,11 +51,7 @@ checktool "nft --version" "run test without nft"
 checktool "cmp --version" "run test without cmp"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 # ns_anchor NS: keep a process in NS, so that /proc/PID/net shows NS and
 # flow_state can read it with shell builtins (an `ip netns exec` costs ~0.2 s

@@ -14,8 +14,7 @@ PORT=8080
 PY=/usr/bin/python3
 checktool "$PY -c pass" "run test without python3"
 
-cleanup() { cleanup_all; }
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 setup_ns client server || exit
 # shellcheck disable=SC2154 # set by setup_ns

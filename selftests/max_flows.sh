@@ -32,11 +32,7 @@ checktool "$PY -c pass" "run test without $PY"
 checktool "ss -V" "run test without ss"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 # flow_state NS CLIENT_PORT: the state of the flow from that client port
 # in /proc/net/synguard_flows of NS, or nothing if there is none.

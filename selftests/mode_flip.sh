@@ -42,11 +42,7 @@ checktool "ss -V" "run test without ss"
 checktool "iperf3 --version" "run test without iperf3"
 
 tmpd=''
-cleanup() {
-	cleanup_all
-	[ -n "$tmpd" ] && rm -rf "$tmpd"
-}
-trap cleanup EXIT
+trap cleanup_all EXIT
 
 # stat_col TEXT NAME: column NAME of /proc/net/stat/synguard's TEXT (a
 # header row, one hex row per CPU), summed over the rows. Prints nothing

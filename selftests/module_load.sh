@@ -15,8 +15,9 @@ checktool "command -v lnstat" "run test without lnstat"
 [ -e "${SYNGUARD_KO:-}" ] || skip_test "no module built at ${SYNGUARD_KO:-}"
 
 SYS=/proc/sys/net/synguard
-cleanup() { cleanup_all; }
-trap cleanup EXIT
+# getval NAME: a sysctl's value, the fields of a pair separated by one space.
+getval() { tr -s '\t' ' ' <"$SYS/$1"; }
+trap cleanup_all EXIT
 dmesg_mark
 
 # ---- modinfo
@@ -27,7 +28,7 @@ for field in license description version; do
 done
 [ "$(modinfo -F license "$SYNGUARD_KO")" = GPL ]
 ksft_check $? "license is GPL"
-for p in mode msl ports max_flows mss wscale queue_high; do
+for p in mode msl ports max_flows mss wscale syn_rate queue_fill hold; do
 	modinfo -F parm "$SYNGUARD_KO" | grep -q "^$p:"
 	ksft_check $? "module parameter $p is documented"
 done
@@ -40,11 +41,15 @@ ksft_check $? "insmod mode=7 is refused"
 insmod "$SYNGUARD_KO" ports=70000 2>/dev/null
 [ $? != 0 ] && ! synguard_loaded
 ksft_check $? "insmod ports=70000 is refused"
+insmod "$SYNGUARD_KO" syn_rate=900,800 2>/dev/null
+[ $? != 0 ] && ! synguard_loaded
+ksft_check $? "insmod syn_rate=900,800 (low above high) is refused"
 
 # ---- load with parameters: they become the defaults of every namespace
-load_synguard mode=2 msl=7 ports=80,443 || exit "$ksft_fail"
+load_synguard mode=2 msl=7 ports=80,443 syn_rate=300,600 hold=4 || exit "$ksft_fail"
 [ "$(cat $SYS/mode)" = 2 ] && [ "$(cat $SYS/msl)" = 7 ] &&
-	[ "$(cat $SYS/ports)" = 80,443 ]
+	[ "$(cat $SYS/ports)" = 80,443 ] && [ "$(getval syn_rate)" = "300 600" ] &&
+	[ "$(cat $SYS/hold)" = 4 ]
 ksft_check $? "init namespace starts from the module parameters"
 
 setup_ns other || exit
@@ -56,9 +61,9 @@ ksft_check $? "a new namespace starts from the module parameters"
 # try_set NAME VALUE EXPECT: EXPECT is "ok" or "EINVAL".
 try_set() {
 	local name=$1 val=$2 expect=$3 before after err
-	before=$(cat "$SYS/$name")
+	before=$(getval "$name")
 	err=$(echo "$val" 2>&1 >"$SYS/$name")
-	after=$(cat "$SYS/$name")
+	after=$(getval "$name")
 	if [ "$expect" = ok ]; then
 		[ -z "$err" ] && [ "$after" = "$val" ]
 		ksft_check $? "$name=$val accepted, reads back '$after'"
@@ -86,8 +91,21 @@ try_set mss 50 EINVAL
 try_set mss 65536 EINVAL
 try_set wscale 14 ok
 try_set wscale 15 EINVAL
-try_set queue_high 100 ok
-try_set queue_high 0 EINVAL
+try_set syn_rate "100 200" ok
+try_set syn_rate "20000 40000" ok
+try_set syn_rate "0 0" ok
+try_set syn_rate "0 100" EINVAL
+try_set syn_rate "300 200" EINVAL
+try_set syn_rate "-1 200" EINVAL
+try_set syn_rate "1 100000001" EINVAL
+try_set queue_fill "10 90" ok
+try_set queue_fill "100 100" ok
+try_set queue_fill "0 50" EINVAL
+try_set queue_fill "60 50" EINVAL
+try_set queue_fill "50 101" EINVAL
+try_set hold 1 ok
+try_set hold 0 EINVAL
+try_set hold 3601 EINVAL
 try_set ports 22,8000-8080 ok
 try_set ports 0 EINVAL
 try_set ports 65536 EINVAL
@@ -96,7 +114,8 @@ try_set ports x EINVAL
 try_set ports "" ok
 
 [ "$(in_other cat $SYS/mode)" = 2 ] && [ "$(in_other cat $SYS/msl)" = 7 ] &&
-	[ "$(in_other cat $SYS/ports)" = 80,443 ]
+	[ "$(in_other cat $SYS/ports)" = 80,443 ] &&
+	[ "$(in_other cat $SYS/syn_rate | tr -s "\t" " ")" = "300 600" ]
 ksft_check $? "writes in one namespace leave the others alone"
 
 # ---- counters: header + one row per possible CPU, all hex, same width
@@ -110,9 +129,10 @@ stats_ok() {
 ncpu=$(($(cut -d- -f2 /sys/devices/system/cpu/possible) + 1))
 stats_ok "$ncpu"
 ksft_check $? "/proc/net/stat/synguard: header and $ncpu hex rows"
-for f in flows engaged syn_seen cookie_sent cookie_valid cookie_bad_mac \
-	 cookie_expired malformed handoff_ok handoff_fail flows_full \
-	 pass_no_listener pass_port pass_off; do
+for f in flows engaged syn_rate syn_seen cookie_sent cookie_valid \
+	 cookie_bad_mac cookie_expired malformed handoff_ok handoff_fail \
+	 flows_full pass_no_listener pass_port pass_off relay_in relay_out \
+	 send_fail flows_expired gc_reaped engage_on; do
 	head -n1 /proc/net/stat/synguard | tr ' ' '\n' | grep -qx "$f"
 	ksft_check $? "counter $f is present"
 done

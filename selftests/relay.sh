@@ -22,12 +22,8 @@ for t in curl iperf3 tcpdump nstat tc ss; do
 	checktool "command -v $t" "run test without $t"
 done
 
+trap cleanup_all EXIT
 tmpd=$(mktemp -d)
-cleanup() {
-	cleanup_all
-	rm -rf "$tmpd"
-}
-trap cleanup EXIT
 
 setup_ns client server || exit
 # shellcheck disable=SC2154 # set by setup_ns

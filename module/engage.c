@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Adaptive mode (mode 1): when SYNs are answered with cookies.
+ *
+ * Two triggers, each with a low and a high threshold:
+ *  - the namespace's SYN rate: SYNs to local addresses per second, sampled
+ *    at most every RATE_SAMPLE from the per-CPU syn_seen counters by the CPU
+ *    that first sees a SYN once a sample is due (no timer, so an idle
+ *    namespace costs nothing);
+ *  - the fill of the SYN queue of the listener a SYN is for, in percent of
+ *    its backlog, looked at for every SYN.
+ * Protection engages when either trigger reaches its high threshold. While
+ * engaged, a look at or above a low threshold re-arms the hold time; it
+ * disengages `hold` seconds after the last such look. Between low and high
+ * nothing changes: that gap is the hysteresis that keeps a flood hovering
+ * near one threshold from switching protection on and off.
+ *
+ * Once synguard answers a flood, the listener's SYN queue empties, so the
+ * queue trigger alone lets go after the hold time and catches the flood
+ * again when the queue refills; the rate trigger, which counts SYNs whoever
+ * answers them, keeps protection engaged for as long as the flood lasts.
+ */
+#include <linux/jiffies.h>
+#include <linux/math64.h>
+#include <net/inet_connection_sock.h>
+#include "engage.h"
+#include "stats.h"
+
+#define RATE_SAMPLE	(HZ / 10)
+
+void synguard_engage_init(struct synguard_net *sn)
+{
+	struct synguard_adaptive *a = &sn->adaptive;
+
+	spin_lock_init(&a->lock);
+	a->stamp = jiffies;
+	a->until = jiffies;
+}
+
+/*
+ * Take a rate sample if one is due, and return the rate (SYNs/s) of the
+ * last one. Softirq only; the trylock elects one sampling CPU, the others
+ * use the previous sample.
+ */
+static u32 syn_rate(struct synguard_net *sn, unsigned long now)
+{
+	struct synguard_adaptive *a = &sn->adaptive;
+	unsigned long elapsed;
+	u32 seen;
+
+	if (time_before(now, READ_ONCE(a->stamp) + RATE_SAMPLE) ||
+	    !spin_trylock(&a->lock))
+		return READ_ONCE(a->rate);
+	elapsed = now - a->stamp;
+	if (elapsed >= RATE_SAMPLE) {
+		/* u32 counters wrap; their difference stays right. */
+		seen = synguard_stat_sum(sn, SG_SYN_SEEN);
+		WRITE_ONCE(a->rate, div64_ul((u64)(seen - a->seen) * HZ,
+					     elapsed));
+		WRITE_ONCE(a->seen, seen);
+		WRITE_ONCE(a->stamp, now);
+	}
+	spin_unlock(&a->lock);
+	return READ_ONCE(a->rate);
+}
+
+/*
+ * The rate for operators (/proc/net/stat/synguard): the last sample, or,
+ * when no SYN came to take one for a while, the rate since that sample.
+ */
+u32 synguard_engage_rate(struct synguard_net *sn)
+{
+	const struct synguard_adaptive *a = &sn->adaptive;
+	unsigned long stamp = READ_ONCE(a->stamp);
+	unsigned long elapsed = jiffies - stamp;
+
+	if (elapsed < 2 * RATE_SAMPLE)
+		return READ_ONCE(a->rate);
+	return div64_ul((u64)(synguard_stat_sum(sn, SG_SYN_SEEN) -
+			      READ_ONCE(a->seen)) * HZ, elapsed);
+}
+
+/* Is the listener's SYN queue at least @pct percent of its backlog? */
+static bool queue_at(const struct sock *lsk, int pct)
+{
+	u64 qlen = inet_csk_reqsk_queue_len(lsk);
+
+	return qlen * 100 >= (u64)READ_ONCE(lsk->sk_max_ack_backlog) * pct;
+}
+
+/* Which threshold does this SYN reach: 2 high, 1 low, 0 neither. */
+static int level(struct synguard_net *sn, const struct sock *lsk,
+		 unsigned long now)
+{
+	const struct synguard_cfg *cfg = &sn->cfg;
+	int rate_high = READ_ONCE(cfg->syn_rate[1]);
+	u32 rate = syn_rate(sn, now);
+
+	if ((rate_high && rate >= rate_high) ||
+	    queue_at(lsk, READ_ONCE(cfg->queue_fill[1])))
+		return 2;
+	if ((rate_high && rate >= READ_ONCE(cfg->syn_rate[0])) ||
+	    queue_at(lsk, READ_ONCE(cfg->queue_fill[0])))
+		return 1;
+	return 0;
+}
+
+/*
+ * (Re-)arm the hold time. Under a flood every SYN gets here: write the
+ * shared line only when that moves the end by more than a sample, and count
+ * the switch on once, however many CPUs race to it.
+ */
+static void arm(struct synguard_net *sn, unsigned long now,
+		unsigned long until, bool engaged)
+{
+	unsigned long next = now + READ_ONCE(sn->cfg.hold) * HZ;
+
+	if (engaged && time_before(next, until + RATE_SAMPLE))
+		return;
+	if (cmpxchg(&sn->adaptive.until, until, next) == until && !engaged)
+		synguard_stat_inc(sn, SG_ENGAGE_ON);
+}
+
+/* Answer this SYN (for listener @lsk) with a cookie? Softirq, lockless. */
+bool synguard_engage(struct synguard_net *sn, const struct sock *lsk)
+{
+	unsigned long now = jiffies, until = READ_ONCE(sn->adaptive.until);
+	bool engaged = time_before(now, until);
+	int lvl;
+
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_ALWAYS)
+		return true;
+	lvl = level(sn, lsk, now);
+	if (lvl == 2 || (lvl == 1 && engaged)) {
+		arm(sn, now, until, engaged);
+		return true;
+	}
+	return engaged;
+}

@@ -1,0 +1,199 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Adaptive mode (mode=1, the default): synguard stays out of the way until a
+# flood comes, then answers SYNs, and lets go a hold time after it ends.
+#
+#  1. No flood: connections are the kernel's own (pass_off moves, no cookie,
+#     no hand-off, not engaged).
+#  2. The rate trigger, syn_rate "LOW HIGH" = "50 5000", hold 2 s, the
+#     queue trigger out of reach: a flood of 300 SYN/s (between low and
+#     high) does not engage it, and the syn_rate gauge shows the flood; a
+#     full-speed flood engages it (engage_on +1, cookies sent, a legitimate
+#     connection is handed off); back at 300 SYN/s it stays engaged for
+#     more than twice the hold time without flapping (hysteresis); once the
+#     flood stops it disengages. The connection opened while engaged still
+#     moves data both ways after that, and a new connection is the kernel's
+#     again.
+#  3. The queue trigger, syn_rate "0 0" (off), queue_fill "25 50": a slow
+#     flood that fills a small listener's SYN queue engages it; it
+#     disengages after the flood.
+#
+# timeout: 300
+
+source "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+CLI=10.0.1.1
+SRV=10.0.1.2
+SPOOF=10.99.0.0/16
+PORT=7000	# backlog 65535: even a full-speed flood cannot fill its queue
+QPORT=7001	# backlog 16: a slow flood fills its queue
+HOLD=3
+MID=300		# SYN/s: between the low and the high rate threshold
+SYNFLOOD=$(realpath "$(dirname "$0")")/tools/synflood
+
+checktool "$PY -c pass" "run test without $PY"
+checktool "ss -V" "run test without ss"
+checktool "$SYNFLOOD --help" "run test without $SYNFLOOD (make -C selftests/tools)"
+
+tmpd=''
+trap cleanup_all EXIT
+
+setup_ns client server || exit
+# shellcheck disable=SC2154 # set by setup_ns
+veth_pair "$client" "$server" $CLI/24 $SRV/24 || skip_test "cannot make a veth pair"
+# SYN-RECV entries of the spoofed flood expire after one second, so the big
+# listener's queue only holds about a second of flood.
+ip netns exec "$server" sysctl -qw net.ipv4.tcp_synack_retries=0 \
+	net.core.somaxconn=65535 || skip_test "cannot set the server's sysctls"
+load_synguard mode=1 msl=30 || exit
+dmesg_mark
+tmpd=$(mktemp -d)
+in_s() { ip netns exec "$server" "$@"; }
+stat_is() { [ "$(sg_stat "$server" "$1")" = "$2" ]; }
+
+# An echo server per port, with its listen backlog.
+echo_server() {
+	in_s "$PY" -c '
+import socket, sys, threading
+def echo(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(int(sys.argv[3]))
+while True:
+    threading.Thread(target=echo, args=(s.accept()[0],), daemon=True).start()
+' $SRV "$1" "$2" 2>>"$tmpd/server.err" &
+	bg_track $!
+	wait_port_listen "$server" "$1"
+}
+
+# echo_conn NAME [HOLD]: a connection that echoes 64 KiB intact; with HOLD,
+# it then waits for the file $tmpd/NAME.go and echoes 64 KiB again. Prints
+# "ok" (or "ok ok") to $tmpd/NAME.out.
+echo_conn() {
+	ip netns exec "$client" "$PY" -c '
+import os, socket, sys, time
+name, hold = sys.argv[3], len(sys.argv) > 4
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+def round():
+    data = os.urandom(65536)
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    print("ok" if got == data else "corrupt", flush=True)
+round()
+if hold:
+    while not os.path.exists(name + ".go"):
+        time.sleep(0.1)
+    round()
+' $SRV $PORT "$tmpd/$1" ${2:+hold} >"$tmpd/$1.out" 2>&1
+}
+
+# flood_start TAG PORT RATE (0: full speed): pid in $flood.
+flood_start() {
+	ip netns exec "$client" "$SYNFLOOD" --dst $SRV --dport "$2" --mode syn \
+		--opts mix --src-prefix $SPOOF --rate "$3" --duration 120 --quiet \
+		>"$tmpd/flood-$1.out" 2>&1 &
+	flood=$!
+	bg_track $flood
+}
+flood_stop() {
+	kill -INT "$flood"
+	wait "$flood" 2>/dev/null
+	ksft_info "$1 flood: $(cat "$tmpd/flood-$1.out")"
+}
+
+echo_server $PORT 65535 && echo_server $QPORT 16 ||
+	{ ksft_fail "echo servers listen"; exit "$ksft_fail"; }
+
+# ---- 1. no flood: the kernel's own connections
+sg_snap "$server"
+echo_conn quiet && [ "$(cat "$tmpd/quiet.out")" = ok ]
+ksft_check $? "no flood: a connection echoes 64 KiB intact"
+stat_is engaged 0 && [ "$(sg_delta "$server" cookie_sent)" = 0 ] &&
+	[ "$(sg_delta "$server" handoff_ok)" = 0 ] &&
+	[ "$(sg_delta "$server" pass_off)" -ge 1 ]
+ksft_check $? "no flood: not engaged, the SYN passed to the kernel, no cookie"
+
+# ---- 2. the rate trigger and its hysteresis
+in_s sysctl -qw net.synguard.syn_rate="50 5000" net.synguard.queue_fill="100 100" \
+	net.synguard.hold=$HOLD
+sg_snap "$server"
+flood_start mid $PORT $MID
+slowwait 10 eval '[ "$(sg_stat "$server" syn_rate)" -ge $((MID / 2)) ]'
+ksft_check $? "a flood of $MID SYN/s: the syn_rate gauge shows it ($(sg_stat "$server" syn_rate))"
+# Three hold times of SYNs between the thresholds: nothing engages.
+t0=$(date +%s)
+slowwait $((3 * HOLD)) eval '! stat_is engage_on 0 || ! stat_is engaged 0'
+[ "$(sg_delta "$server" engage_on)" = 0 ] && stat_is engaged 0 &&
+	[ "$(sg_delta "$server" cookie_sent)" = 0 ]
+ksft_check $? "$MID SYN/s (between low and high) for $(($(date +%s) - t0)) s: not engaged"
+flood_stop mid
+
+sg_snap "$server"
+flood_start full $PORT 0
+slowwait 10 stat_is engaged 1
+ksft_check $? "a full-speed flood engages synguard (syn_rate $(sg_stat "$server" syn_rate))"
+expect_delta "$server" engage_on = 1 "engaged once"
+slowwait 10 eval '[ "$(sg_delta "$server" cookie_sent)" -ge 100 ]'
+ksft_check $? "the flood is answered with cookies ($(sg_delta "$server" cookie_sent))"
+echo_conn held hold &
+held=$!
+bg_track $held
+slowwait 30 grep -q ok "$tmpd/held.out"
+ksft_check $? "engaged: a connection echoes 64 KiB intact"
+expect_delta "$server" handoff_ok -ge 1 "engaged: that connection was handed off"
+flood_stop full
+
+sg_snap "$server"
+flood_start mid2 $PORT $MID
+t0=$(date +%s)
+slowwait $((2 * HOLD + 2)) eval '! stat_is engaged 1'
+stat_is engaged 1 && [ "$(sg_delta "$server" engage_on)" = 0 ]
+ksft_check $? "back at $MID SYN/s: still engaged after $(($(date +%s) - t0)) s, no flapping"
+expect_delta "$server" cookie_sent -gt 0 "back at $MID SYN/s: still answered with cookies"
+flood_stop mid2
+t0=$(date +%s%3N)
+slowwait $((HOLD + 15)) stat_is engaged 0
+ksft_check $? "the flood stopped: disengaged after $(($(date +%s%3N) - t0)) ms (hold ${HOLD} s)"
+[ "$(sg_stat "$server" flows)" -ge 1 ]
+ksft_check $? "the flow opened while engaged lives on ($(sg_stat "$server" flows) flows)"
+touch "$tmpd/held.go"
+wait $held
+[ "$(cat "$tmpd/held.out")" = "ok
+ok" ]
+ksft_check $? "after disengaging: the connection opened while engaged echoes 64 KiB again"
+sg_snap "$server"
+echo_conn after && [ "$(cat "$tmpd/after.out")" = ok ] &&
+	[ "$(sg_delta "$server" handoff_ok)" = 0 ] && [ "$(sg_delta "$server" pass_off)" -ge 1 ]
+ksft_check $? "after disengaging: a new connection is the kernel's again"
+
+# ---- 3. the queue trigger
+in_s sysctl -qw net.synguard.syn_rate="0 0" net.synguard.queue_fill="25 50" \
+	net.ipv4.tcp_synack_retries=5
+sg_snap "$server"
+flood_start queue $QPORT 100
+slowwait 20 stat_is engaged 1
+ksft_check $? "a slow flood filling a backlog-16 SYN queue engages synguard"
+expect_delta "$server" engage_on = 1 "queue trigger: engaged once"
+slowwait 10 eval '[ "$(sg_delta "$server" cookie_sent)" -ge 10 ]'
+ksft_check $? "queue trigger: the flood is answered with cookies"
+flood_stop queue
+slowwait $((HOLD + 15)) stat_is engaged 0
+ksft_check $? "queue trigger: disengaged after the flood"
+
+cleanup_bg
+check_dmesg_clean
+ksft_exit
