@@ -95,7 +95,7 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
 					const struct synguard_synopts *co,
-					int ifindex)
+					u8 announced_ws, int ifindex)
 {
 	struct synguard_flow *f;
 	int err = -ENOSPC;
@@ -112,6 +112,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->ts = ack->opts.ts;
 	f->our_tsval = ack->opts.tsecr;
 	f->client_ws = co->wscale;
+	f->announced_ws = announced_ws;
 	f->ifindex = ifindex;
 	f->state = SG_FLOW_HANDOFF;
 	f->created = jiffies;
@@ -135,18 +136,31 @@ void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f)
 	call_rcu(&f->rcu, flow_free_rcu);
 }
 
-/* The listener's SYN+ACK fixes the offsets between the two spaces. */
+static u8 shift(u8 ws)
+{
+	return ws == SYNGUARD_WSCALE_NONE ? 0 : ws;
+}
+
+/*
+ * The listener's SYN+ACK fixes the offsets between the two spaces, and the
+ * window scales. It may not scale as we announced: with its SYN queue full
+ * the kernel answers with its own syncookie, which drops the window scale
+ * option for a client without timestamps. The client then scales its
+ * windows and the listener does not: rescale both ways.
+ */
 void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 			     const struct synguard_pkt *synack)
 {
 	u8 ws_l = synack->opts.wscale;
-	u8 ws_a = synguard_announced_wscale(sn, f->client_ws, ws_l);
 
 	f->isn_delta = ntohl(synack->th.seq) - f->cookie;
 	f->ts = f->ts && synack->opts.ts;
 	f->ts_delta = synack->opts.tsval - f->our_tsval;
-	f->win_from = ws_l == SYNGUARD_WSCALE_NONE ? 0 : ws_l;
-	f->win_to = ws_a == SYNGUARD_WSCALE_NONE ? 0 : ws_a;
+	f->win_from = shift(ws_l);
+	f->win_to = shift(f->announced_ws);
+	f->cwin_from = f->announced_ws == SYNGUARD_WSCALE_NONE ? 0 :
+						shift(f->client_ws);
+	f->cwin_to = ws_l == SYNGUARD_WSCALE_NONE ? 0 : f->cwin_from;
 	/* Publish the offsets above before the state that lets readers in. */
 	smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
 }
@@ -192,10 +206,16 @@ static void field_add(struct sk_buff *skb, struct tcphdr *th, u8 *field,
 }
 
 /* Carry the listener's window into the scale the client was told. */
+/*
+ * Rounded up, as the kernel rounds its own windows up to the scale
+ * (__tcp_select_window()): rounding down would show a small open window
+ * as zero, and the peer would stall on it.
+ */
 static void window_rescale(struct sk_buff *skb, struct tcphdr *th,
 			   const struct xlate *x)
 {
-	u32 win = (u32)ntohs(th->window) << x->win_from >> x->win_to;
+	u32 bytes = (u32)ntohs(th->window) << x->win_from;
+	u32 win = DIV_ROUND_UP(bytes, 1U << x->win_to);
 	__be16 new = htons(min_t(u32, win, U16_MAX));
 
 	inet_proto_csum_replace2(&th->check, skb, th->window, new, false);
@@ -242,6 +262,8 @@ int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 		x.ack = th->ack ? f->isn_delta : 0;
 		x.sack = f->isn_delta;
 		x.tsecr = f->ts_delta;
+		x.win_from = f->cwin_from;
+		x.win_to = f->cwin_to;
 	} else {
 		x.seq = -f->isn_delta;
 		x.tsval = -f->ts_delta;

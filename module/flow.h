@@ -46,8 +46,14 @@ struct synguard_flow {
 	u32 ts_delta;		/* listener tsval - our tsval */
 	u8 state;
 	u8 client_ws;		/* from the cookie, SYNGUARD_WSCALE_NONE: none */
-	u8 win_from;		/* listener's window shift */
-	u8 win_to;		/* shift our SYN+ACK announced to the client */
+	u8 announced_ws;	/* in our SYN+ACK, SYNGUARD_WSCALE_NONE: none */
+	/*
+	 * Window shifts, listener -> client: the listener's own, the one we
+	 * announced; client -> listener: the client's, the one the listener
+	 * applies (0 when its SYN+ACK turned scaling down).
+	 */
+	u8 win_from, win_to;
+	u8 cwin_from, cwin_to;
 	bool ts;		/* timestamps on, tsval/tsecr translated */
 	int ifindex;		/* where the client came from */
 	unsigned long flags;	/* SG_FL_* bits, atomic: both directions */
@@ -69,7 +75,7 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
 					const struct synguard_synopts *co,
-					int ifindex);
+					u8 announced_ws, int ifindex);
 void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
 void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 			     const struct synguard_pkt *synack);

@@ -54,7 +54,8 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
-	if (!synguard_pkt_to_local(state->net, pkt))
+	if (!synguard_pkt_to_local(state->net, pkt) ||
+	    !synguard_pkt_src_ok(skb, pkt))
 		return NF_ACCEPT;
 	synguard_stat_inc(sn, SG_SYN_SEEN);
 	if (!port_selected(sn, pkt->th.dest)) {
@@ -111,10 +112,16 @@ static unsigned int from_client(struct synguard_net *sn,
  */
 static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct synguard_pkt *pkt,
-			    const struct synguard_synopts *co, int ifindex)
+			    struct synguard_synopts *co, const struct sock *lsk,
+			    int ifindex)
 {
-	struct synguard_flow *f = synguard_flow_add(sn, pkt, co, ifindex);
+	u8 ws = synguard_handoff_wscale(sn, pkt, lsk, co, ifindex);
+	struct synguard_flow *f;
 
+	/* We did not scale: neither may the listener. */
+	if (ws == SYNGUARD_WSCALE_NONE)
+		co->wscale = SYNGUARD_WSCALE_NONE;
+	f = synguard_flow_add(sn, pkt, co, ws, ifindex);
 	if (IS_ERR(f)) {
 		if (PTR_ERR(f) == -ENOSPC)
 			synguard_stat_inc(sn, SG_FLOWS_FULL);
@@ -144,42 +151,77 @@ static bool prev_key_overdue(const struct synguard_net *sn,
 	       time_after_eq(jiffies, ks->born + READ_ONCE(sn->cfg.msl) * HZ);
 }
 
-static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
-			   const struct synguard_pkt *pkt,
-			   const struct nf_hook_state *state)
+/*
+ * Check the cookie in an ACK for no open socket. @kernel_may: the kernel
+ * may own it (its TIME_WAIT socket, or its own syncookies), so an ACK that
+ * is not ours goes on to the kernel instead of being dropped.
+ */
+static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
+				 const struct synguard_pkt *pkt,
+				 const struct nf_hook_state *state,
+				 const struct sock *lsk, bool kernel_may)
 {
 	const struct synguard_keyset *ks;
 	struct synguard_synopts co;
 	struct synguard_tuple t;
+	enum synguard_stat why;
 	u32 cookie;
 
-	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
-	    !synguard_pkt_to_local(state->net, pkt) ||
-	    synguard_pkt_has_socket(state->net, pkt, state->in))
-		return NF_ACCEPT;
-
 	if (pkt->opts_bad) {
-		synguard_stat_inc(sn, SG_MALFORMED);
-		return NF_DROP;
+		why = SG_MALFORMED;
+		goto not_ours;
 	}
 	ks = rcu_dereference(sn->keyset);
 	cookie = ntohl(pkt->th.ack_seq) - 1;
 	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
 	switch (synguard_cookie_check(&ks->keys, &t, cookie, &co)) {
 	case SYNGUARD_COOKIE_OK:
-		if (prev_key_overdue(sn, ks, cookie))
-			goto expired;
-		break;
+		if (!prev_key_overdue(sn, ks, cookie))
+			break;
+		fallthrough;
 	case SYNGUARD_COOKIE_EXPIRED:
-expired:
-		synguard_stat_inc(sn, SG_COOKIE_EXPIRED);
-		return NF_DROP;
+		why = SG_COOKIE_EXPIRED;
+		goto not_ours;
 	default:
-		synguard_stat_inc(sn, SG_COOKIE_BAD_MAC);
-		return NF_DROP;
+		why = SG_COOKIE_BAD_MAC;
+		goto not_ours;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
-	return handoff(sn, skb, pkt, &co, state->in->ifindex);
+	return handoff(sn, skb, pkt, &co, lsk, state->in->ifindex);
+
+not_ours:
+	if (kernel_may)
+		return NF_ACCEPT;
+	synguard_stat_inc(sn, why);
+	return NF_DROP;
+}
+
+/*
+ * An ACK for no open socket may complete one of our handshakes, but only
+ * where we sent cookies: within 2 * MSL of the last one, to a port that
+ * `ports` selects and that has a listener. Anything else is the kernel's
+ * (a closed port answers RST as usual).
+ */
+static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
+			   const struct synguard_pkt *pkt,
+			   const struct nf_hook_state *state)
+{
+	enum synguard_owner owner;
+	struct sock *lsk;
+
+	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
+	    !synguard_pkt_to_local(state->net, pkt))
+		return NF_ACCEPT;
+	owner = synguard_pkt_owner(state->net, pkt, state->in);
+	if (owner == SYNGUARD_OWNER_OPEN || !port_selected(sn, pkt->th.dest))
+		return NF_ACCEPT;
+	lsk = synguard_pkt_listener(state->net, pkt, state->in);
+	if (!lsk)
+		return NF_ACCEPT;
+	/* The kernel's own test for having sent syncookies (cookie_v4_check). */
+	return check_cookie(sn, skb, pkt, state, lsk,
+			    owner == SYNGUARD_OWNER_TW ||
+			    !tcp_synq_no_recent_overflow(lsk));
 }
 
 /*
@@ -216,8 +258,14 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	}
 	if (atomic_read(&sn->nr_flows)) {
 		f = synguard_flow_find(sn, &pkt, true);
-		/* A new SYN on a closed flow's ports starts a new connection. */
-		if (f && pkt.th.syn && !pkt.th.ack && synguard_flow_closed(f))
+		/*
+		 * A new SYN on a closed flow's ports starts a new connection,
+		 * unless the socket is still open: a forged RST closed the
+		 * flow, which the kernel refused (RFC 5961).
+		 */
+		if (f && pkt.th.syn && !pkt.th.ack && synguard_flow_closed(f) &&
+		    synguard_pkt_owner(state->net, &pkt, state->in) !=
+		    SYNGUARD_OWNER_OPEN)
 			synguard_flow_del(sn, f);
 		else if (f)
 			return from_client(sn, f, skb, &pkt);

@@ -119,6 +119,27 @@ bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt)
 }
 
 /*
+ * Would the kernel answer this SYN at all? Not if it came as a link-layer
+ * broadcast or multicast (tcp_v4_rcv() drops those), nor from a source no
+ * TCP peer can have: routing drops such martians only after our hook, and
+ * answering them would send a SYN+ACK to a broadcast address.
+ */
+bool synguard_pkt_src_ok(const struct sk_buff *skb,
+			 const struct synguard_pkt *pkt)
+{
+	__be32 s = pkt->saddr.s6_addr32[0];
+
+	if (skb->pkt_type != PACKET_HOST)
+		return false;
+	if (!is_v4(pkt))
+		return !ipv6_addr_any(&pkt->saddr) &&
+		       !ipv6_addr_is_multicast(&pkt->saddr) &&
+		       !ipv6_addr_loopback(&pkt->saddr);
+	return !ipv4_is_multicast(s) && !ipv4_is_lbcast(s) &&
+	       !ipv4_is_zeronet(s) && !ipv4_is_loopback(s);
+}
+
+/*
  * No skb is passed: it would only steer a reuseport BPF program, which
  * expects the skb at the transport header; any group member tells us what
  * we need (that the port listens, its buffer and MSS settings).
@@ -161,27 +182,29 @@ struct sock *synguard_sock_lookup(struct net *net, u8 family,
 }
 
 /*
- * Does an open (established or request) socket own this segment's tuple?
- * A TIME_WAIT socket does not: a new connection may reuse its ports (the
+ * Which kind of socket owns this segment's tuple. A TIME_WAIT socket is
+ * told apart from an open one: a new connection may reuse its ports (the
  * kernel accepts a fresh SYN there, tcp_timewait_state_process()), and the
  * ACK of our cookie for such a connection must be handed off, not given to
  * the TIME_WAIT socket, which would answer with the old connection's
  * sequence numbers.
  */
-bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
-			     const struct net_device *in)
+enum synguard_owner synguard_pkt_owner(struct net *net,
+				       const struct synguard_pkt *pkt,
+				       const struct net_device *in)
 {
+	enum synguard_owner owner;
 	struct sock *sk;
-	bool open;
 
 	sk = synguard_sock_lookup(net, pkt->family, &pkt->saddr,
 				  pkt->th.source, &pkt->daddr, pkt->th.dest,
 				  in->ifindex);
 	if (!sk)
-		return false;
-	open = sk->sk_state != TCP_TIME_WAIT;
+		return SYNGUARD_OWNER_NONE;
+	owner = sk->sk_state == TCP_TIME_WAIT ? SYNGUARD_OWNER_TW :
+						 SYNGUARD_OWNER_OPEN;
 	sock_gen_put(sk);
-	return open;
+	return owner;
 }
 
 /* ---- building --------------------------------------------------------- */
@@ -271,7 +294,14 @@ static struct dst_entry *route_v4(struct net *net,
 	};
 	struct rtable *rt = ip_route_output_key(net, &fl4);
 
-	return IS_ERR(rt) ? ERR_CAST(rt) : &rt->dst;
+	if (IS_ERR(rt))
+		return ERR_CAST(rt);
+	/* A subnet's broadcast address is no peer either. */
+	if (rt->rt_type != RTN_UNICAST) {
+		ip_rt_put(rt);
+		return ERR_PTR(-EINVAL);
+	}
+	return &rt->dst;
 }
 
 static struct dst_entry *route_v6(struct net *net,
@@ -299,8 +329,8 @@ static struct dst_entry *route_v6(struct net *net,
 	return dst;
 }
 
-u8 synguard_announced_wscale(const struct synguard_net *sn, u8 client_ws,
-			     u8 listener_ws)
+static u8 announced_wscale(const struct synguard_net *sn, u8 client_ws,
+			   u8 listener_ws)
 {
 	int cfg = READ_ONCE(sn->cfg.wscale);
 
@@ -356,8 +386,9 @@ static void listener_window(const struct sock *lsk,
  * receive buffer. The sysctls override MSS and scale.
  */
 static void synack_opts(const struct synguard_net *sn,
-			const struct synguard_pkt *syn, const struct sock *lsk,
-			const struct dst_entry *dst, struct synguard_seg *seg)
+			const struct synguard_tcpopt *copts,
+			const struct sock *lsk, const struct dst_entry *dst,
+			struct synguard_seg *seg)
 {
 	const struct tcp_sock *tp = tcp_sk(lsk);
 	struct net *net = sn->net;
@@ -372,17 +403,49 @@ static void synack_opts(const struct synguard_net *sn,
 	if (user_mss && user_mss < mss)
 		mss = user_mss;
 	o->mss = cfg_mss ? cfg_mss : mss;
-	o->sack_ok = syn->opts.sack_ok && READ_ONCE(net->ipv4.sysctl_tcp_sack);
-	o->ts = syn->opts.ts && READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
+	o->sack_ok = copts->sack_ok && READ_ONCE(net->ipv4.sysctl_tcp_sack);
+	o->ts = copts->ts && READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
 	/* tsval is set with the cookie, in synguard_send_synack(). */
-	o->tsecr = o->ts ? syn->opts.tsval : 0;
-	ws_ok = syn->opts.wscale != SYNGUARD_WSCALE_NONE &&
+	o->tsecr = o->ts ? copts->tsval : 0;
+	ws_ok = copts->wscale != SYNGUARD_WSCALE_NONE &&
 		READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
 	listener_window(lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
 			ws_ok, &wnd, &ws);
-	o->wscale = synguard_announced_wscale(sn, syn->opts.wscale,
-					      ws_ok ? ws : SYNGUARD_WSCALE_NONE);
+	o->wscale = announced_wscale(sn, copts->wscale,
+				     ws_ok ? ws : SYNGUARD_WSCALE_NONE);
 	seg->window = min_t(u32, wnd, U16_MAX);
+}
+
+static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
+			       int ifindex)
+{
+	return is_v4(pkt) ? route_v4(net, pkt) : route_v6(net, pkt, ifindex);
+}
+
+/*
+ * The window scale our SYN+ACK announced, worked out again at hand-off the
+ * way synguard_send_synack() did (the cookie has no room for it), from the
+ * client's options as the cookie and its ACK tell them.
+ */
+u8 synguard_handoff_wscale(struct synguard_net *sn,
+			   const struct synguard_pkt *ack,
+			   const struct sock *lsk,
+			   const struct synguard_synopts *co, int ifindex)
+{
+	struct synguard_tcpopt copts = {
+		.wscale = co->wscale,
+		.sack_ok = co->sack,
+		.ts = ack->opts.ts,
+	};
+	struct synguard_seg seg = {};
+	struct dst_entry *dst = route(sn->net, ack, ifindex);
+
+	/* Without a route there was no SYN+ACK, and there is no hand-off. */
+	if (IS_ERR(dst))
+		return SYNGUARD_WSCALE_NONE;
+	synack_opts(sn, &copts, lsk, dst, &seg);
+	dst_release(dst);
+	return seg.opts.wscale;
 }
 
 /* Our SYN+ACK is stateless: keep conntrack from creating an entry for it. */
@@ -416,11 +479,10 @@ int synguard_send_synack(struct synguard_net *sn,
 	struct dst_entry *dst;
 	struct sk_buff *skb;
 
-	dst = is_v4(syn) ? route_v4(sn->net, syn) :
-			   route_v6(sn->net, syn, in->ifindex);
+	dst = route(sn->net, syn, in->ifindex);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	synack_opts(sn, syn, listener, dst, &seg);
+	synack_opts(sn, &syn->opts, listener, dst, &seg);
 	seg.ttl = is_v4(syn) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
 	synguard_pkt_tuple(syn, &t, ntohl(syn->th.seq));
 	seg.seq = synguard_cookie_make(keys, &t, &co);

@@ -50,6 +50,8 @@ struct synguard_seg {
 enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 					  struct synguard_pkt *pkt);
 bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt);
+bool synguard_pkt_src_ok(const struct sk_buff *skb,
+			 const struct synguard_pkt *pkt);
 struct sock *synguard_pkt_listener(struct net *net,
 				   const struct synguard_pkt *pkt,
 				   const struct net_device *in);
@@ -57,8 +59,15 @@ struct sock *synguard_sock_lookup(struct net *net, u8 family,
 				  const struct in6_addr *caddr, __be16 cport,
 				  const struct in6_addr *laddr, __be16 lport,
 				  int ifindex);
-bool synguard_pkt_has_socket(struct net *net, const struct synguard_pkt *pkt,
-			     const struct net_device *in);
+enum synguard_owner {
+	SYNGUARD_OWNER_NONE,	/* no socket for this tuple */
+	SYNGUARD_OWNER_TW,	/* a TIME_WAIT socket */
+	SYNGUARD_OWNER_OPEN,	/* an established or request socket */
+};
+
+enum synguard_owner synguard_pkt_owner(struct net *net,
+				       const struct synguard_pkt *pkt,
+				       const struct net_device *in);
 void synguard_pkt_tuple(const struct synguard_pkt *pkt,
 			struct synguard_tuple *t, u32 isn);
 int synguard_send_synack(struct synguard_net *sn,
@@ -66,8 +75,10 @@ int synguard_send_synack(struct synguard_net *sn,
 			 const struct sock *listener,
 			 const struct synguard_keys *keys,
 			 const struct net_device *in);
-u8 synguard_announced_wscale(const struct synguard_net *sn, u8 client_ws,
-			     u8 listener_ws);
+u8 synguard_handoff_wscale(struct synguard_net *sn,
+			   const struct synguard_pkt *ack,
+			   const struct sock *lsk,
+			   const struct synguard_synopts *co, int ifindex);
 int synguard_inject_syn(const struct sk_buff *ack,
 			const struct synguard_pkt *pkt,
 			const struct synguard_synopts *o);

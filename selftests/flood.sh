@@ -18,8 +18,10 @@
 #     by 90..100 % of (flood SYNs + fetches), the ratio is reported;
 #     handoff_ok by at least 100; and the flows are gone once the 2*MSL
 #     linger (msl=1) has passed after the last fetch.
+#  3. The same over IPv6 (a flood from a spoofed /64, 40 fetches), against
+#     a fresh listener on the server's IPv6 address.
 #
-# timeout: 240
+# timeout: 300
 
 source "$(dirname "$0")/lib.sh"
 
@@ -28,6 +30,10 @@ PORT=8080
 CLI=10.0.1.1
 SRV=10.0.1.2
 SPOOF=10.99.0.0/16
+SRV6=fd00:10:0:1::2
+SPOOF6=fd00:99::/64
+# What the server binds, the flood hits and curl fetches from: IPv4 first.
+DST=$SRV URLHOST=$SRV SPOOF_NET=$SPOOF
 MSL=1
 BACKLOG=16
 SYNFLOOD=$(realpath "$(dirname "$0")")/tools/synflood
@@ -60,14 +66,16 @@ want=$(sha256sum <"$tmpd/www/small" | cut -d' ' -f1)
 # listen backlog of BACKLOG, pid in $srv.
 start_server() {
 	ip netns exec "$server" "$PY" -c '
-import functools, http.server, sys
+import functools, http.server, socket, sys
 class Server(http.server.ThreadingHTTPServer):
     request_queue_size = int(sys.argv[3])
+    if ":" in sys.argv[1]:
+        address_family = socket.AF_INET6
 class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 Server((sys.argv[1], int(sys.argv[2])),
        functools.partial(Handler, directory=sys.argv[4])).serve_forever()
-' $SRV $PORT $BACKLOG "$tmpd/www" 2>"$tmpd/server.err" &
+'  "$DST" $PORT $BACKLOG "$tmpd/www" 2>>"$tmpd/server.err" &
 	srv=$!
 	bg_track $srv
 	wait_port_listen "$server" $PORT
@@ -79,8 +87,8 @@ stop_server() {
 
 # flood_start TAG: the flood, in the background (pid in $flood).
 flood_start() {
-	ip netns exec "$client" "$SYNFLOOD" --dst $SRV --dport $PORT --mode syn \
-		--opts mix --src-prefix $SPOOF --threads 2 --duration 120 --quiet \
+	ip netns exec "$client" "$SYNFLOOD" --dst "$DST" --dport $PORT --mode syn \
+		--opts mix --src-prefix "$SPOOF_NET" --threads 2 --duration 120 --quiet \
 		>"$tmpd/flood-$1.out" 2>&1 &
 	flood=$!
 	bg_track $flood
@@ -113,7 +121,7 @@ fetches() {
 	for w in $(seq "$par"); do
 		args=()
 		for ((i = w; i <= n; i += par)); do
-			args+=(-o "$tmpd/$tag/$i" "http://$SRV:$PORT/small?$i")
+			args+=(-o "$tmpd/$tag/$i" "http://$URLHOST:$PORT/small?$i")
 		done
 		ip netns exec "$client" curl -sS --fail --noproxy '*' \
 			--connect-timeout "$ct" --max-time "$mt" "${args[@]}" \
@@ -157,42 +165,53 @@ else
 fi
 stop_server
 
+# guarded TAG N: mode=2, a fresh listener, the flood, N fetches during it.
+guarded() {
+	local tag=$1 n=$2 sent0 ho0 tf t0 t1 ok cookies handoffs
+	start_server || { ksft_fail "$tag: HTTP server listens"; return 1; }
+	sent0=$(sg_stat "$server" cookie_sent)
+	ho0=$(sg_stat "$server" handoff_ok)
+	flood_start "$tag"
+	tf=$(date +%s%3N)
+	slowwait 10 stat_above "$server" cookie_sent $((sent0 + 1000))
+	ksft_check $? "$tag: the flood is answered with cookies"
+	t0=$(date +%s%3N)
+	ok=$(fetches "$tag" "$n" 4 10 30)
+	t1=$(date +%s%3N)
+	# Let the flood last 10 s at least, like the control one.
+	[ $((t1 - tf)) -lt 10000 ] && sleep "$(((10000 - (t1 - tf)) / 1000)).$(((10000 - (t1 - tf)) % 1000 / 100))"
+	flood_stop "$tag"
+	ksft_check $? "$tag: the flood ran throughout the fetches"
+	[ "$ok" = "$n" ]
+	ksft_check $? "$tag: $ok of $n fetches intact during the flood ($((t1 - t0)) ms)"
+	[ "$ok" = "$n" ] || sed 's/^/#   curl: /' "$tmpd/$tag.err" | head -5
+	ksft_info "softnet backlog drops so far: $(softnet_drops)"
+	cookies=$(($(sg_stat "$server" cookie_sent) - sent0))
+	handoffs=$(($(sg_stat "$server" handoff_ok) - ho0))
+	ksft_info "$tag: cookie_sent +$cookies for $sent flood SYNs + $n fetches:" \
+		"ratio $((cookies * 1000 / (sent + n))) per mille"
+	[ "$cookies" -ge $(((sent + n) * 9 / 10)) ] && [ "$cookies" -le $((sent + n)) ]
+	ksft_check $? "$tag: cookie_sent grew by the flood's packet count (90..100 %)"
+	[ "$handoffs" -ge "$n" ]
+	ksft_check $? "$tag: handoff_ok +$handoffs (want >= $n)"
+	if slowwait $((2 * MSL + 5)) stat_is "$server" flows 0; then
+		ksft_pass "$tag: flows back to 0 after the linger"
+	else
+		ksft_fail "$tag: flows back to 0 after the linger ($(sg_stat "$server" flows) left)"
+		ip netns exec "$server" cat /proc/net/synguard_flows | sed 's/^/#   /'
+		ip netns exec "$server" ss -tnio state connected "( sport = :$PORT )" |
+			grep -v TIME-WAIT | sed 's/^/#   /'
+	fi
+	stop_server
+}
+
 # ---------------------------------------------------- 2. mode=2
 ip netns exec "$server" sysctl -qw net.synguard.mode=2
-start_server || { ksft_fail "HTTP server listens again"; exit "$ksft_fail"; }
-sent0=$(sg_stat "$server" cookie_sent)
-ho0=$(sg_stat "$server" handoff_ok)
-flood_start guarded
-tf=$(date +%s%3N)
-slowwait 10 stat_above "$server" cookie_sent $((sent0 + 1000))
-ksft_check $? "mode=2: the flood is answered with cookies"
-t0=$(date +%s%3N)
-ok=$(fetches guarded 100 4 10 30)
-t1=$(date +%s%3N)
-# Let the flood last 10 s at least, like the control one.
-[ $((t1 - tf)) -lt 10000 ] && sleep "$(((10000 - (t1 - tf)) / 1000)).$(((10000 - (t1 - tf)) % 1000 / 100))"
-flood_stop guarded
-ksft_check $? "mode=2: the flood ran throughout the fetches"
-[ "$ok" = 100 ]
-ksft_check $? "mode=2: $ok of 100 fetches intact during the flood ($((t1 - t0)) ms)"
-[ "$ok" = 100 ] || sed 's/^/#   curl: /' "$tmpd/guarded.err" | head -5
-ksft_info "softnet backlog drops so far: $(softnet_drops)"
-cookies=$(($(sg_stat "$server" cookie_sent) - sent0))
-handoffs=$(($(sg_stat "$server" handoff_ok) - ho0))
-ksft_info "mode=2: cookie_sent +$cookies for $sent flood SYNs + 100 fetches:" \
-	"ratio $((cookies * 1000 / (sent + 100))) per mille"
-[ "$cookies" -ge $(((sent + 100) * 9 / 10)) ] && [ "$cookies" -le $((sent + 100)) ]
-ksft_check $? "mode=2: cookie_sent grew by the flood's packet count (90..100 %)"
-[ "$handoffs" -ge 100 ]
-ksft_check $? "mode=2: handoff_ok +$handoffs (want >= 100)"
-if slowwait $((2 * MSL + 5)) stat_is "$server" flows 0; then
-	ksft_pass "mode=2: flows back to 0 after the linger"
-else
-	ksft_fail "mode=2: flows back to 0 after the linger ($(sg_stat "$server" flows) left)"
-	ip netns exec "$server" cat /proc/net/synguard_flows | sed 's/^/#   /'
-	ip netns exec "$server" ss -tnio state connected "( sport = :$PORT )" |
-		grep -v TIME-WAIT | sed 's/^/#   /'
-fi
+guarded mode=2 100
+
+# ---------------------------------------------------- 3. mode=2, IPv6
+DST=$SRV6 URLHOST="[$SRV6]" SPOOF_NET=$SPOOF6
+guarded "mode=2 IPv6" 40
 
 [ -s "$tmpd/server.err" ] && sed 's/^/# server: /' "$tmpd/server.err" | head -20
 cleanup_bg

@@ -288,6 +288,68 @@ default_route() {
 	fi
 }
 
+# ------------------------------------------------------------- echo
+
+# echo_server_start NS ADDR PORT [BACKLOG]: a threaded TCP echo server in NS
+# (python3), in the background and tracked; waits until it listens.
+echo_server_start() {
+	ip netns exec "$1" python3 -c '
+import socket, sys, threading
+def echo(c):
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    c.close()
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+ls = socket.socket(fam)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(int(sys.argv[3]))
+while True:
+    threading.Thread(target=echo, args=(ls.accept()[0],), daemon=True).start()
+' "$2" "$3" "${4:-64}" 2>/dev/null &
+	bg_track $!
+	wait_port_listen "$1" "$3"
+}
+
+# echo_client NS ADDR PORT OUT [GOFILE [N1 [N2]]]: connect from NS, send N1
+# random bytes (default 64 KiB) and read them back; with GOFILE, then wait
+# until that file exists and do it again with N2 bytes. OUT gets the local
+# port, then "ok" or "bad" per round trip. Succeeds if all came back intact.
+echo_client() {
+	ip netns exec "$1" python3 -c '
+import os, socket, sys, time
+addr, port, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((addr, port), timeout=30)
+print(s.getsockname()[1], flush=True)
+def rt(n):
+    data = os.urandom(n)
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    print("ok" if got == data else "bad", flush=True)
+    return got == data
+good = rt(int(sys.argv[4]))
+if go:
+    while not os.path.exists(go):
+        time.sleep(0.1)
+    good = rt(int(sys.argv[5])) and good
+sys.exit(0 if good else 1)
+' "$2" "$3" "${5:-}" "${6:-65536}" "${7:-65536}" >"$4" 2>&1
+}
+
+# echo_roundtrip NS ADDR PORT: one connection echoes 64 KiB intact.
+echo_roundtrip() { echo_client "$1" "$2" "$3" /dev/null; }
+
 # ------------------------------------------------------------- module
 
 synguard_loaded() { [ -d /sys/module/synguard ]; }

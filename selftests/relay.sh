@@ -37,6 +37,16 @@ in_s() { ip netns exec "$server" "$@"; }
 nstat_val() {
 	ip netns exec "$1" nstat -az "$2" | awk -v n="$2" '$1 == n { print $2 }'
 }
+# paws_where STEP: say which step made the client reject segments as
+# PAWS-old, if one did (the verdict is at the end).
+paws_last=0
+paws_where() {
+	local now
+	now=$(nstat_val "$client" TcpExtPAWSEstab)
+	[ "${now:-0}" = "$paws_last" ] && return
+	ksft_info "the client rejected $((now - paws_last)) segment(s) as PAWS-old during: $1"
+	paws_last=$now
+}
 
 mkdir "$tmpd/www"
 head -c 10M /dev/urandom >"$tmpd/www/blob"
@@ -60,6 +70,7 @@ fetch() {
 	got=$(sha256sum <"$tmpd/got")
 	[ "$got" = "$want" ]
 	ksft_check $? "$1: 10 MiB intact through synguard"
+	paws_where "$1"
 }
 
 # ---- the SYN+ACK carries the cookie, and HTTP works over v4 and v6
@@ -88,6 +99,7 @@ for i in 1 2 3 4 5; do
 done
 [ "$(nstat_val "$client" TcpRetransSegs)" = "$retrans0" ]
 ksft_check $? "first requests reach the server without retransmission"
+paws_where "small fetches"
 
 # ---- a client port the listener still holds in TIME_WAIT can be reused:
 # the client reads to EOF before it closes, so the server closes first and
@@ -117,6 +129,7 @@ for i in 1 2; do
 	slowwait 10 tw_40000
 	ksft_check $? "after fetch $i the listener holds that port in TIME_WAIT"
 done
+paws_where "fetches from port 40000"
 
 # ---- options reach the listener: hold a connection, read ss -ti both ends
 # hold_conn: open one connection from the client and keep it for up to
@@ -165,6 +178,7 @@ check_options() {
 	ksft_check $? "$tag: timestamps on the listener's socket as the client chose"
 	drop_conn
 	ksft_check $? "$tag: the held connection closes"
+	paws_where "$tag"
 
 }
 
@@ -176,6 +190,7 @@ iperf() {
 	shift
 	in_c iperf3 -c $S4 -p $IPORT -n 50M "$@" -J >"$tmpd/iperf.json" 2>&1
 	ksft_check $? "$tag: iperf3 -n 50M $*"
+	paws_where "$tag"
 }
 iperf "forward"
 iperf "reverse" -R
@@ -187,13 +202,29 @@ fetch "no timestamps" "http://$S4:$PORT/blob"
 in_c sysctl -qw net.ipv4.tcp_timestamps=1
 
 # ---- SACK under loss: the listener accepts the translated SACK blocks
+# nstat_sum NS NAME...: the sum of some absolute SNMP counters.
+nstat_sum() {
+	local ns=$1 n sum=0
+	shift
+	for n in "$@"; do
+		sum=$((sum + $(nstat_val "$ns" "$n")))
+	done
+	echo "$sum"
+}
+# Evidence that the listener used the client's SACK blocks: a recovery
+# started from them, or SACKed data it merged or shifted.
+SACK_USED="TcpExtTCPSackRecovery TcpExtTCPSackMerged TcpExtTCPSackShifted"
 discard0=$(nstat_val "$server" TcpExtTCPSACKDiscard)
+used0=$(nstat_sum "$server" $SACK_USED)
 in_s tc qdisc add dev "$VETH2" root netem loss 2%
 fetch "2% loss" "http://$S4:$PORT/blob"
 in_s tc qdisc del dev "$VETH2" root
-[ "$(nstat_val "$server" TcpExtTCPSACKDiscard)" = "$discard0" ] &&
-	[ "$(nstat_val "$server" TcpExtTCPSackRecovery)" -gt 0 ]
-ksft_check $? "listener recovered with SACK and discarded no SACK block"
+discard=$(($(nstat_val "$server" TcpExtTCPSACKDiscard) - discard0))
+used=$(($(nstat_sum "$server" $SACK_USED) - used0))
+[ "$discard" = 0 ] && [ "$used" -gt 0 ]
+ksft_check $? "listener used the translated SACK blocks ($used) and discarded none ($discard)"
+[ "$discard" = 0 ] || in_s nstat -az | grep -Ei 'sack|reorder' | sed 's/^/#   /'
+paws_where "2% loss"
 
 # ---- an announced wscale unlike the listener's is rescaled by the relay:
 # the window the client sees is the one the listener offers (about its
@@ -213,6 +244,7 @@ for ws in 2 14; do
 	window_ok $ws
 	ksft_check $? "announced wscale $ws: the client sees the listener's window"
 done
+paws_where "announced wscale"
 in_s sysctl -qw net.synguard.wscale=2
 fetch "wscale=2" "http://$S4:$PORT/blob"
 iperf "wscale=2 forward"
@@ -222,6 +254,7 @@ in_s sysctl -qw net.synguard.wscale=0
 paws=$(nstat_val "$client" TcpExtPAWSEstab)
 [ "${paws:-0}" = 0 ]
 ksft_check $? "client rejected no segment as PAWS-old (tsval translated)"
+[ "${paws:-0}" = 0 ] || in_c nstat -az | grep -Ei 'paws|tw' | sed 's/^/#   /'
 [ "$(sg_stat "$server" relay_in)" -gt 0 ] && [ "$(sg_stat "$server" relay_out)" -gt 0 ] &&
 	[ "$(sg_stat "$server" handoff_fail)" = 0 ] && [ "$(sg_stat "$server" malformed)" = 0 ] &&
 	[ "$(sg_stat "$server" gc_reaped)" = 0 ]
