@@ -493,25 +493,74 @@ static void flow_show(struct seq_file *seq, const struct synguard_flow *f)
 	seq_printf(seq, " %s %u\n", flow_state_name(f), age);
 }
 
-/* One pass over the table per read: bounded by max_flows. */
-static int flows_seq_show(struct seq_file *seq, void *v)
-{
-	struct synguard_net *sn = synguard_pernet(seq_file_single_net(seq));
+/*
+ * A seq_file over the table, one page per read, like netlink's /proc file:
+ * each start() walks to its position again under a fresh RCU read section,
+ * so no read holds RCU or memory for the whole table.
+ */
+struct flows_seq {
+	struct seq_net_private p;	/* first, for seq_file_net() */
 	struct rhashtable_iter iter;
+};
+
+/* The next flow; a resize rewinds the walk (a flow may show twice). */
+static struct synguard_flow *flows_walk(struct rhashtable_iter *it)
+{
 	struct synguard_flow *f;
 
-	seq_puts(seq, "family client local state age_s\n");
-	rhashtable_walk_enter(&sn->flows, &iter);
-	rhashtable_walk_start(&iter);
-	while ((f = rhashtable_walk_next(&iter)) != NULL) {
-		if (IS_ERR(f))
-			continue;	/* -EAGAIN: resized, keep walking */
-		flow_show(seq, f);
-	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	do {
+		f = rhashtable_walk_next(it);
+	} while (IS_ERR(f));
+	return f;
+}
+
+static void *flows_seq_start(struct seq_file *seq, loff_t *pos)
+	__acquires(RCU)
+{
+	struct synguard_net *sn = synguard_pernet(seq_file_net(seq));
+	struct flows_seq *fs = seq->private;
+	void *v = SEQ_START_TOKEN;
+	loff_t n;
+
+	rhashtable_walk_enter(&sn->flows, &fs->iter);
+	rhashtable_walk_start(&fs->iter);
+	for (n = *pos; n && v; n--)
+		v = flows_walk(&fs->iter);
+	return v;
+}
+
+static void *flows_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	struct flows_seq *fs = seq->private;
+
+	(*pos)++;
+	return flows_walk(&fs->iter);
+}
+
+static void flows_seq_stop(struct seq_file *seq, void *v)
+	__releases(RCU)
+{
+	struct flows_seq *fs = seq->private;
+
+	rhashtable_walk_stop(&fs->iter);
+	rhashtable_walk_exit(&fs->iter);
+}
+
+static int flows_seq_show(struct seq_file *seq, void *v)
+{
+	if (v == SEQ_START_TOKEN)
+		seq_puts(seq, "family client local state age_s\n");
+	else
+		flow_show(seq, v);
 	return 0;
 }
+
+static const struct seq_operations flows_seq_ops = {
+	.start = flows_seq_start,
+	.next = flows_seq_next,
+	.stop = flows_seq_stop,
+	.show = flows_seq_show,
+};
 
 int synguard_flows_init(struct synguard_net *sn)
 {
@@ -521,8 +570,8 @@ int synguard_flows_init(struct synguard_net *sn)
 	err = rhashtable_init(&sn->flows, &flow_params);
 	if (err)
 		return err;
-	if (!proc_create_net_single("synguard_flows", 0444, sn->net->proc_net,
-				    flows_seq_show, NULL)) {
+	if (!proc_create_net("synguard_flows", 0444, sn->net->proc_net,
+			     &flows_seq_ops, sizeof(struct flows_seq))) {
 		rhashtable_destroy(&sn->flows);
 		return -ENOMEM;
 	}
