@@ -54,7 +54,7 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
-	if (!synguard_pkt_to_local(state->net, pkt) ||
+	if (!synguard_pkt_to_local(state->net, pkt, state->in) ||
 	    !synguard_pkt_src_ok(skb, pkt))
 		return NF_ACCEPT;
 	synguard_stat_inc(sn, SG_SYN_SEEN);
@@ -113,15 +113,15 @@ static unsigned int from_client(struct synguard_net *sn,
 static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct synguard_pkt *pkt,
 			    struct synguard_synopts *co, const struct sock *lsk,
-			    int ifindex)
+			    const struct net_device *in)
 {
-	u8 ws = synguard_handoff_wscale(sn, pkt, lsk, co, ifindex);
+	u8 ws = synguard_handoff_wscale(sn, pkt, lsk, co, in);
 	struct synguard_flow *f;
 
 	/* We did not scale: neither may the listener. */
 	if (ws == SYNGUARD_WSCALE_NONE)
 		co->wscale = SYNGUARD_WSCALE_NONE;
-	f = synguard_flow_add(sn, pkt, co, ws, ifindex);
+	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex);
 	if (IS_ERR(f)) {
 		if (PTR_ERR(f) == -ENOSPC)
 			synguard_stat_inc(sn, SG_FLOWS_FULL);
@@ -187,7 +187,7 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 		goto not_ours;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
-	return handoff(sn, skb, pkt, &co, lsk, state->in->ifindex);
+	return handoff(sn, skb, pkt, &co, lsk, state->in);
 
 not_ours:
 	if (kernel_may)
@@ -210,7 +210,7 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	struct sock *lsk;
 
 	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
-	    !synguard_pkt_to_local(state->net, pkt))
+	    !synguard_pkt_to_local(state->net, pkt, state->in))
 		return NF_ACCEPT;
 	owner = synguard_pkt_owner(state->net, pkt, state->in);
 	if (owner == SYNGUARD_OWNER_OPEN || !port_selected(sn, pkt->th.dest))
@@ -232,7 +232,7 @@ static unsigned int on_bad(struct synguard_net *sn,
 			   const struct synguard_pkt *pkt,
 			   const struct nf_hook_state *state)
 {
-	if (!synguard_pkt_to_local(state->net, pkt))
+	if (!synguard_pkt_to_local(state->net, pkt, state->in))
 		return NF_ACCEPT;
 	synguard_stat_inc(sn, SG_MALFORMED);
 	return NF_DROP;
@@ -245,8 +245,12 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
 
-	/* Local traffic cannot be a remote flood. */
-	if (state->in->flags & IFF_LOOPBACK)
+	/*
+	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
+	 * passes PRE_ROUTING again on the VRF device, where sockets bound to
+	 * the VRF are found; act once, there.
+	 */
+	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
 		return NF_ACCEPT;
 	switch (synguard_pkt_parse(skb, state->pf, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
@@ -308,7 +312,8 @@ static unsigned int hook_out(void *priv, struct sk_buff *skb,
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
 
-	if (!atomic_read(&sn->nr_flows) ||
+	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
+	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out) ||
 	    synguard_pkt_parse(skb, state->pf, &pkt) != SYNGUARD_PKT_TCP)
 		return NF_ACCEPT;
 	f = synguard_flow_find(sn, &pkt, false);

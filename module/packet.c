@@ -18,6 +18,7 @@
 #include <net/ip6_checksum.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
+#include <net/l3mdev.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/route.h>
 #include <net/tcp.h>
@@ -111,11 +112,15 @@ void synguard_pkt_tuple(const struct synguard_pkt *pkt,
 
 /* ---- lookups ---------------------------------------------------------- */
 
-bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt)
+/* For one of our addresses? In a VRF, in the VRF's table. */
+bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt,
+			   const struct net_device *in)
 {
 	if (is_v4(pkt))
-		return inet_addr_type(net, pkt->daddr.s6_addr32[0]) == RTN_LOCAL;
-	return ipv6_chk_addr(net, &pkt->daddr, NULL, 0);
+		return inet_addr_type_dev_table(net, in,
+						pkt->daddr.s6_addr32[0]) ==
+		       RTN_LOCAL;
+	return ipv6_chk_addr(net, &pkt->daddr, in, 0);
 }
 
 /*
@@ -282,10 +287,16 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg)
 
 /* ---- SYN+ACK to the client -------------------------------------------- */
 
+/*
+ * Back the way the SYN came. In a VRF (the SYN arrived on its device, see
+ * hook_in()) the route is looked up in the VRF's table.
+ */
 static struct dst_entry *route_v4(struct net *net,
-				  const struct synguard_pkt *syn)
+				  const struct synguard_pkt *syn,
+				  const struct net_device *in)
 {
 	struct flowi4 fl4 = {
+		.flowi4_oif = l3mdev_master_ifindex_rcu(in),
 		.daddr = syn->saddr.s6_addr32[0],
 		.saddr = syn->daddr.s6_addr32[0],
 		.flowi4_proto = IPPROTO_TCP,
@@ -305,9 +316,11 @@ static struct dst_entry *route_v4(struct net *net,
 }
 
 static struct dst_entry *route_v6(struct net *net,
-				  const struct synguard_pkt *syn, int ifindex)
+				  const struct synguard_pkt *syn,
+				  const struct net_device *in)
 {
 	struct flowi6 fl6 = {
+		.flowi6_oif = l3mdev_master_ifindex_rcu(in),
 		.daddr = syn->saddr,
 		.saddr = syn->daddr,
 		.flowi6_proto = IPPROTO_TCP,
@@ -319,7 +332,7 @@ static struct dst_entry *route_v6(struct net *net,
 
 	/* A link-local peer is only reachable through the interface it used. */
 	if (ipv6_addr_type(&syn->saddr) & IPV6_ADDR_LINKLOCAL)
-		fl6.flowi6_oif = ifindex;
+		fl6.flowi6_oif = in->ifindex;
 	dst = ip6_route_output(net, NULL, &fl6);
 	err = dst->error;
 	if (err) {
@@ -417,9 +430,9 @@ static void synack_opts(const struct synguard_net *sn,
 }
 
 static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
-			       int ifindex)
+			       const struct net_device *in)
 {
-	return is_v4(pkt) ? route_v4(net, pkt) : route_v6(net, pkt, ifindex);
+	return is_v4(pkt) ? route_v4(net, pkt, in) : route_v6(net, pkt, in);
 }
 
 /*
@@ -430,7 +443,8 @@ static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
 u8 synguard_handoff_wscale(struct synguard_net *sn,
 			   const struct synguard_pkt *ack,
 			   const struct sock *lsk,
-			   const struct synguard_synopts *co, int ifindex)
+			   const struct synguard_synopts *co,
+			   const struct net_device *in)
 {
 	struct synguard_tcpopt copts = {
 		.wscale = co->wscale,
@@ -438,7 +452,7 @@ u8 synguard_handoff_wscale(struct synguard_net *sn,
 		.ts = ack->opts.ts,
 	};
 	struct synguard_seg seg = {};
-	struct dst_entry *dst = route(sn->net, ack, ifindex);
+	struct dst_entry *dst = route(sn->net, ack, in);
 
 	/* Without a route there was no SYN+ACK, and there is no hand-off. */
 	if (IS_ERR(dst))
@@ -479,7 +493,7 @@ int synguard_send_synack(struct synguard_net *sn,
 	struct dst_entry *dst;
 	struct sk_buff *skb;
 
-	dst = route(sn->net, syn, in->ifindex);
+	dst = route(sn->net, syn, in);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
 	synack_opts(sn, &syn->opts, listener, dst, &seg);
