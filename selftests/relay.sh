@@ -73,6 +73,8 @@ fetch() {
 	paws_where "$1"
 }
 
+insegs0=$(nstat_val "$client" TcpInSegs)
+
 # ---- the SYN+ACK carries the cookie, and HTTP works over v4 and v6
 ip netns exec "$client" tcpdump -ni "$VETH1" -c 1 -w "$tmpd/synack.pcap" \
 	"tcp src port $PORT and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)" \
@@ -251,10 +253,15 @@ iperf "wscale=2 forward"
 iperf "wscale=2 reverse" -R
 in_s sysctl -qw net.synguard.wscale=0
 
+# A few PAWS rejects happen without synguard too: veth queues each packet on
+# the backlog of the CPU that sent it, so two segments the listener sent
+# from different CPUs can arrive swapped, the older tsval second. The relay
+# adds a constant to tsval, which cannot reorder anything; a wrong offset
+# would make the client reject whole connections.
 paws=$(nstat_val "$client" TcpExtPAWSEstab)
-[ "${paws:-0}" = 0 ]
-ksft_check $? "client rejected no segment as PAWS-old (tsval translated)"
-[ "${paws:-0}" = 0 ] || in_c nstat -az | grep -Ei 'paws|tw' | sed 's/^/#   /'
+insegs=$(($(nstat_val "$client" TcpInSegs) - insegs0))
+[ "$((${paws:-0} * 200))" -le "$insegs" ]
+ksft_check $? "client rejected ${paws:-0} of $insegs segments as PAWS-old (at most 0.5 %: tsval translated)"
 [ "$(sg_stat "$server" relay_in)" -gt 0 ] && [ "$(sg_stat "$server" relay_out)" -gt 0 ] &&
 	[ "$(sg_stat "$server" handoff_fail)" = 0 ] && [ "$(sg_stat "$server" malformed)" = 0 ] &&
 	[ "$(sg_stat "$server" gc_reaped)" = 0 ]
