@@ -128,8 +128,11 @@ bool synguard_engage(struct synguard_net *sn, const struct sock *lsk)
 	bool engaged = time_before(now, until);
 	int lvl;
 
-	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_ALWAYS)
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_ALWAYS) {
+		/* Keep the syn_rate gauge live in every mode. */
+		syn_rate(sn, now);
 		return true;
+	}
 	lvl = level(sn, lsk, now);
 	if (lvl == 2 || (lvl == 1 && engaged)) {
 		arm(sn, now, until, engaged);

@@ -167,7 +167,7 @@ stop_server
 
 # guarded TAG N: mode=2, a fresh listener, the flood, N fetches during it.
 guarded() {
-	local tag=$1 n=$2 sent0 ho0 tf t0 t1 ok cookies handoffs
+	local tag=$1 n=$2 sent0 ho0 tf t0 t1 ok cookies handoffs rate
 	start_server || { ksft_fail "$tag: HTTP server listens"; return 1; }
 	sent0=$(sg_stat "$server" cookie_sent)
 	ho0=$(sg_stat "$server" handoff_ok)
@@ -175,6 +175,9 @@ guarded() {
 	tf=$(date +%s%3N)
 	slowwait 10 stat_above "$server" cookie_sent $((sent0 + 1000))
 	ksft_check $? "$tag: the flood is answered with cookies"
+	rate=$(sg_stat "$server" syn_rate)
+	[ "$rate" -ge 1000 ]
+	ksft_check $? "$tag: the syn_rate gauge shows the flood ($rate SYN/s)"
 	t0=$(date +%s%3N)
 	ok=$(fetches "$tag" "$n" 4 10 30)
 	t1=$(date +%s%3N)
