@@ -51,8 +51,9 @@ static u32 syn_rate(struct synguard_net *sn, unsigned long now)
 	if (time_before(now, READ_ONCE(a->stamp) + RATE_SAMPLE) ||
 	    !spin_trylock(&a->lock))
 		return READ_ONCE(a->rate);
+	/* Another CPU may have sampled since we looked: now is older then. */
 	elapsed = now - a->stamp;
-	if (elapsed >= RATE_SAMPLE) {
+	if (time_after_eq(now, a->stamp + RATE_SAMPLE)) {
 		/* u32 counters wrap; their difference stays right. */
 		seen = synguard_stat_sum(sn, SG_SYN_SEEN);
 		WRITE_ONCE(a->rate, div64_ul((u64)(seen - a->seen) * HZ,

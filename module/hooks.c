@@ -115,9 +115,13 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 			    struct synguard_synopts *co, const struct sock *lsk,
 			    const struct net_device *in)
 {
-	u8 ws = synguard_handoff_wscale(sn, pkt, lsk, co, in);
 	struct synguard_flow *f;
+	u8 ws;
 
+	if (synguard_handoff_wscale(sn, pkt, lsk, co, in, &ws)) {
+		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+		return NF_DROP;
+	}
 	/* We did not scale: neither may the listener. */
 	if (ws == SYNGUARD_WSCALE_NONE)
 		co->wscale = SYNGUARD_WSCALE_NONE;

@@ -77,6 +77,8 @@ enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 	if (!(family == NFPROTO_IPV4 ? parse_l3_v4(skb, pkt) :
 				       parse_l3_v6(skb, pkt)))
 		return SYNGUARD_PKT_OTHER;
+	/* Socket lookups match VRF bindings on it, as the kernel's do. */
+	pkt->sdif = family == NFPROTO_IPV4 ? inet_sdif(skb) : inet6_sdif(skb);
 
 	th = skb_header_pointer(skb, pkt->thoff, sizeof(pkt->th), &pkt->th);
 	if (!th)
@@ -161,10 +163,11 @@ struct sock *synguard_pkt_listener(struct net *net,
 					      pkt->th.source,
 					      pkt->daddr.s6_addr32[0],
 					      ntohs(pkt->th.dest),
-					      in->ifindex, 0);
+					      in->ifindex, pkt->sdif);
 	return inet6_lookup_listener(net, hinfo, NULL, 0, &pkt->saddr,
 				     pkt->th.source, &pkt->daddr,
-				     ntohs(pkt->th.dest), in->ifindex, 0);
+				     ntohs(pkt->th.dest), in->ifindex,
+				     pkt->sdif);
 }
 
 /*
@@ -438,13 +441,14 @@ static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
 /*
  * The window scale our SYN+ACK announced, worked out again at hand-off the
  * way synguard_send_synack() did (the cookie has no room for it), from the
- * client's options as the cookie and its ACK tell them.
+ * client's options as the cookie and its ACK tell them. Fails if the route
+ * back to the client went away since: the client retransmits its ACK.
  */
-u8 synguard_handoff_wscale(struct synguard_net *sn,
-			   const struct synguard_pkt *ack,
-			   const struct sock *lsk,
-			   const struct synguard_synopts *co,
-			   const struct net_device *in)
+int synguard_handoff_wscale(struct synguard_net *sn,
+			    const struct synguard_pkt *ack,
+			    const struct sock *lsk,
+			    const struct synguard_synopts *co,
+			    const struct net_device *in, u8 *ws)
 {
 	struct synguard_tcpopt copts = {
 		.wscale = co->wscale,
@@ -454,12 +458,12 @@ u8 synguard_handoff_wscale(struct synguard_net *sn,
 	struct synguard_seg seg = {};
 	struct dst_entry *dst = route(sn->net, ack, in);
 
-	/* Without a route there was no SYN+ACK, and there is no hand-off. */
 	if (IS_ERR(dst))
-		return SYNGUARD_WSCALE_NONE;
+		return PTR_ERR(dst);
 	synack_opts(sn, &copts, lsk, dst, &seg);
 	dst_release(dst);
-	return seg.opts.wscale;
+	*ws = seg.opts.wscale;
+	return 0;
 }
 
 /* Our SYN+ACK is stateless: keep conntrack from creating an entry for it. */

@@ -23,6 +23,7 @@ enum synguard_pkt_kind {
 struct synguard_pkt {
 	u8 family;			/* NFPROTO_IPV4 or NFPROTO_IPV6 */
 	u8 ttl;
+	int sdif;			/* VRF: the slave it came in on */
 	struct in6_addr saddr;
 	struct in6_addr daddr;
 	unsigned int thoff;		/* TCP header offset from skb->data */
@@ -76,11 +77,11 @@ int synguard_send_synack(struct synguard_net *sn,
 			 const struct sock *listener,
 			 const struct synguard_keys *keys,
 			 const struct net_device *in);
-u8 synguard_handoff_wscale(struct synguard_net *sn,
-			   const struct synguard_pkt *ack,
-			   const struct sock *lsk,
-			   const struct synguard_synopts *co,
-			   const struct net_device *in);
+int synguard_handoff_wscale(struct synguard_net *sn,
+			    const struct synguard_pkt *ack,
+			    const struct sock *lsk,
+			    const struct synguard_synopts *co,
+			    const struct net_device *in, u8 *ws);
 int synguard_inject_syn(const struct sk_buff *ack,
 			const struct synguard_pkt *pkt,
 			const struct synguard_synopts *o);

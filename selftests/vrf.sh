@@ -6,7 +6,8 @@
 # VRF device and on the slave going out): synguard must translate each of
 # them once, and route its SYN+ACK in the VRF's table. With mode=2, over
 # IPv4 and IPv6, a connection to a listener in the VRF is handed off and
-# echoes 64 KiB intact, and the flow's listing and counters agree.
+# echoes 64 KiB intact, and the counters agree; with tcp_l3mdev_accept=0 a
+# listener outside the VRF gets no connection, with or without synguard.
 #
 # timeout: 120
 
@@ -51,6 +52,16 @@ expect_delta "$server" handoff_ok -ge 2 "both were handed off by synguard"
 [ "$(sg_delta "$server" send_fail)" = 0 ] && [ "$(sg_delta "$server" malformed)" = 0 ] &&
 	[ "$(sg_delta "$server" handoff_fail)" = 0 ]
 ksft_check $? "no SYN+ACK failed to route, nothing malformed, no hand-off failed"
+
+# A listener bound to no device serves a VRF only with tcp_l3mdev_accept=1:
+# without it, the kernel refuses the connection, and so must synguard (no
+# cookie for a listener the kernel would not give the connection to).
+in_s sysctl -qw net.ipv4.tcp_l3mdev_accept=0
+sg_snap "$server"
+! echo_roundtrip "$client" $SRV $PORT 2>/dev/null
+ksft_check $? "tcp_l3mdev_accept=0: the connection is refused, as without synguard"
+[ "$(sg_delta "$server" cookie_sent)" = 0 ] && [ "$(sg_delta "$server" pass_no_listener)" -ge 1 ]
+ksft_check $? "tcp_l3mdev_accept=0: no cookie, the SYN passed (no listener)"
 
 cleanup_bg
 check_dmesg_clean
