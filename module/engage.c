@@ -37,6 +37,13 @@ void synguard_engage_init(struct synguard_net *sn)
 	a->until = jiffies;
 }
 
+/* SYNs per second between two syn_seen sums @elapsed jiffies apart. */
+static u32 rate_between(u32 then, u32 now_seen, unsigned long elapsed)
+{
+	/* u32 counters wrap; their difference stays right. */
+	return div64_ul((u64)(now_seen - then) * HZ, elapsed);
+}
+
 /*
  * Take a rate sample if one is due, and return the rate (SYNs/s) of the
  * last one. Softirq only; the trylock elects one sampling CPU, the others
@@ -54,10 +61,8 @@ static u32 syn_rate(struct synguard_net *sn, unsigned long now)
 	/* Another CPU may have sampled since we looked: now is older then. */
 	elapsed = now - a->stamp;
 	if (time_after_eq(now, a->stamp + RATE_SAMPLE)) {
-		/* u32 counters wrap; their difference stays right. */
 		seen = synguard_stat_sum(sn, SG_SYN_SEEN);
-		WRITE_ONCE(a->rate, div64_ul((u64)(seen - a->seen) * HZ,
-					     elapsed));
+		WRITE_ONCE(a->rate, rate_between(a->seen, seen, elapsed));
 		WRITE_ONCE(a->seen, seen);
 		WRITE_ONCE(a->stamp, now);
 	}
@@ -77,8 +82,8 @@ u32 synguard_engage_rate(struct synguard_net *sn)
 
 	if (elapsed < 2 * RATE_SAMPLE)
 		return READ_ONCE(a->rate);
-	return div64_ul((u64)(synguard_stat_sum(sn, SG_SYN_SEEN) -
-			      READ_ONCE(a->seen)) * HZ, elapsed);
+	return rate_between(READ_ONCE(a->seen),
+			    synguard_stat_sum(sn, SG_SYN_SEEN), elapsed);
 }
 
 /* Is the listener's SYN queue at least @pct percent of its backlog? */

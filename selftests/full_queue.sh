@@ -41,7 +41,6 @@ dmesg_mark
 tmpd=$(mktemp -d)
 in_c() { ip netns exec "$client" "$@"; }
 in_s() { ip netns exec "$server" "$@"; }
-nstat_val() { in_s nstat -az "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 
 echo_server_start "$server" $SRV $PORT $BACKLOG ||
 	{ ksft_fail "echo server listens"; exit "$ksft_fail"; }
@@ -55,7 +54,7 @@ ksft_check $? "mode=0: the flood fills the listener's SYN queue ($(syn_recv) in 
 
 in_s sysctl -qw net.synguard.mode=2
 sg_snap "$server"
-cookies0=$(nstat_val TcpExtSyncookiesRecv)
+cookies0=$(nstat_val "$server" TcpExtSyncookiesRecv)
 
 # ---- a client without timestamps: hold a connection, read both ends
 echo_client "$client" $SRV $PORT "$tmpd/held.out" "$tmpd/go" 65536 $((1 << 20)) &
@@ -64,20 +63,14 @@ bg_track $held
 slowwait 30 grep -q ok "$tmpd/held.out"
 ksft_check $? "the connection echoes 64 KiB"
 expect_delta "$server" handoff_ok -ge 1 "it was handed off by synguard"
-[ $(($(nstat_val TcpExtSyncookiesRecv) - cookies0)) -ge 1 ]
+[ $(($(nstat_val "$server" TcpExtSyncookiesRecv) - cookies0)) -ge 1 ]
 ksft_check $? "the listener completed it with its own syncookie (full SYN queue)"
 
-# ss_field NS FIELD: a field of the held connection, e.g. snd_wnd.
-ss_field() {
-	ip netns exec "$1" ss -Htin state established \
-		"( sport = :$PORT or dport = :$PORT )" |
-		tr ' \t' '\n\n' | sed -n "s/^$2://p" | head -n1
-}
 # within A B: A is within a factor 4 of B.
 within() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" -ge $(($2 / 4)) ] && [ "$1" -le $(($2 * 4)) ]; }
-c_snd=$(ss_field "$client" snd_wnd) s_rcv=$(ss_field "$server" rcv_ssthresh)
-s_snd=$(ss_field "$server" snd_wnd) c_rcv=$(ss_field "$client" rcv_ssthresh)
-ksft_info "client: wscale $(ss_field "$client" wscale), listener: wscale $(ss_field "$server" wscale)"
+c_snd=$(ss_field "$client" $PORT snd_wnd) s_rcv=$(ss_field "$server" $PORT rcv_ssthresh)
+s_snd=$(ss_field "$server" $PORT snd_wnd) c_rcv=$(ss_field "$client" $PORT rcv_ssthresh)
+ksft_info "client: wscale $(ss_field "$client" $PORT wscale), listener: wscale $(ss_field "$server" $PORT wscale)"
 within "$c_snd" "$s_rcv"
 ksft_check $? "the client sees the listener's window ($c_snd, listener offers ~$s_rcv)"
 within "$s_snd" "$c_rcv"

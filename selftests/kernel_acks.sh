@@ -45,7 +45,6 @@ dmesg_mark
 tmpd=$(mktemp -d)
 in_c() { ip netns exec "$client" "$@"; }
 in_s() { ip netns exec "$server" "$@"; }
-nstat_val() { in_s nstat -az "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 
 echo_server_start "$server" $SRV $PORT && echo_server_start "$server" $SRV $OTHER ||
 	{ ksft_fail "echo servers listen"; exit "$ksft_fail"; }
@@ -67,12 +66,12 @@ ksft_check $? "a connection to port $PORT is handed off (synguard's cookies now 
 
 # ---- 1. the kernel's syncookies on a port synguard leaves alone
 sg_snap "$server"
-kc0=$(nstat_val TcpExtSyncookiesRecv)
+kc0=$(nstat_val "$server" TcpExtSyncookiesRecv)
 ok=0
 for i in 1 2 3; do echo_roundtrip "$client" $SRV $OTHER && ok=$((ok + 1)); done
 [ "$ok" = 3 ]
 ksft_check $? "port $OTHER (not in ports), kernel syncookies: $ok of 3 connections echo"
-[ $(($(nstat_val TcpExtSyncookiesRecv) - kc0)) -ge 3 ] &&
+[ $(($(nstat_val "$server" TcpExtSyncookiesRecv) - kc0)) -ge 3 ] &&
 	[ "$(sg_delta "$server" cookie_bad_mac)" = 0 ] && [ "$(sg_delta "$server" handoff_ok)" = 0 ]
 ksft_check $? "the kernel validated those cookies, synguard counted nothing"
 
@@ -85,10 +84,10 @@ fresh() {
 fresh
 in_s sysctl -qw net.synguard.mode=0
 sg_snap "$server"
-kc0=$(nstat_val TcpExtSyncookiesRecv)
+kc0=$(nstat_val "$server" TcpExtSyncookiesRecv)
 echo_roundtrip "$client" $SRV $PORT
 ksft_check $? "mode=0, port $PORT, kernel syncookies: a connection echoes"
-[ $(($(nstat_val TcpExtSyncookiesRecv) - kc0)) -ge 1 ] &&
+[ $(($(nstat_val "$server" TcpExtSyncookiesRecv) - kc0)) -ge 1 ] &&
 	[ "$(sg_delta "$server" cookie_bad_mac)" = 0 ]
 ksft_check $? "mode=0: the kernel validated that cookie, synguard counted nothing"
 in_s sysctl -qw net.synguard.mode=2

@@ -288,11 +288,29 @@ default_route() {
 	fi
 }
 
+# ------------------------------------------------------------- sockets
+
+# nstat_val NS NAME: an absolute SNMP counter of a namespace.
+nstat_val() {
+	ip netns exec "$1" nstat -az "$2" | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+# ss_field NS PORT FIELD: a field of ss -ti for the established connection
+# from or to PORT in NS, e.g. "wscale:7,7" -> "7,7".
+ss_field() {
+	ip netns exec "$1" ss -Htin state established \
+		"( sport = :$2 or dport = :$2 )" |
+		tr ' \t' '\n\n' | sed -n "s/^$3://p" | head -n1
+}
+
 # ------------------------------------------------------------- echo
 
 # echo_server_start NS ADDR PORT [BACKLOG]: a threaded TCP echo server in NS
-# (python3), in the background and tracked; waits until it listens.
+# (python3), in the background and tracked; waits until it listens. Its
+# errors go to $tmpd/echo-PORT.err when the test has a $tmpd.
 echo_server_start() {
+	local err=/dev/null
+	[ -n "${tmpd:-}" ] && err="$tmpd/echo-$3.err"
 	ip netns exec "$1" python3 -c '
 import socket, sys, threading
 def echo(c):
@@ -312,7 +330,7 @@ ls.bind((sys.argv[1], int(sys.argv[2])))
 ls.listen(int(sys.argv[3]))
 while True:
     threading.Thread(target=echo, args=(ls.accept()[0],), daemon=True).start()
-' "$2" "$3" "${4:-64}" 2>/dev/null &
+' "$2" "$3" "${4:-64}" 2>>"$err" &
 	bg_track $!
 	wait_port_listen "$1" "$3"
 }

@@ -61,26 +61,8 @@ tmpd=$(mktemp -d)
 ip netns exec "$server" sysctl -q net.synguard.max_flows | grep -qw $MAX
 ksft_check $? "max_flows is $MAX in the server namespace"
 
-# An echo server, one thread per connection.
-ip netns exec "$server" "$PY" -c '
-import socket, threading, sys
-def echo(c):
-    try:
-        while True:
-            b = c.recv(65536)
-            if not b: break
-            c.sendall(b)
-    except OSError:
-        pass
-    c.close()
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(64)
-while True:
-    threading.Thread(target=echo, args=(ls.accept()[0],), daemon=True).start()
-' $SRV $PORT 2>"$tmpd/server.err" &
-bg_track $!
-wait_port_listen "$server" $PORT || { ksft_fail "echo server listens"; exit "$ksft_fail"; }
+echo_server_start "$server" $SRV $PORT ||
+	{ ksft_fail "echo server listens"; exit "$ksft_fail"; }
 
 # The client: open N connections from ports BASE.., check each echoes a
 # line, write "ready" (or "fail: ..."), hold them until the file "close"
@@ -177,22 +159,10 @@ sed -n 's/^/# 4th client: /; /later/p' "$tmpd/fourth.log"
 ksft_info "4th client, all told: flows_full +$(($(sg_stat "$server" flows_full) - full0))," \
 	"cookie_expired +$(($(sg_stat "$server" cookie_expired) - exp0))"
 
-head -c 64K /dev/urandom >"$tmpd/blob"
-ip netns exec "$client" "$PY" -c '
-import socket, sys
-data = open(sys.argv[3], "rb").read()
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-s.sendall(data); s.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    got += b
-sys.exit(0 if got == data else 1)
-' $SRV $PORT "$tmpd/blob"
+echo_roundtrip "$client" $SRV $PORT
 ksft_check $? "a new connection after the linger echoes 64 KiB intact"
 
-sed 's/^/# server: /' "$tmpd/server.err"
+sed 's/^/# server: /' "$tmpd/echo-$PORT.err"
 cleanup_bg
 check_dmesg_clean
 ksft_exit

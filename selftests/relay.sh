@@ -33,10 +33,6 @@ dmesg_mark
 in_c() { ip netns exec "$client" "$@"; }
 in_s() { ip netns exec "$server" "$@"; }
 
-# nstat_val NS NAME: an absolute SNMP counter of a namespace.
-nstat_val() {
-	ip netns exec "$1" nstat -az "$2" | awk -v n="$2" '$1 == n { print $2 }'
-}
 # paws_where STEP: say which step made the client reject segments as
 # PAWS-old, if one did (the verdict is at the end).
 paws_last=0
@@ -141,7 +137,7 @@ hold_conn() {
 s = socket.create_connection(('$S4', $PORT)); s.send(b'GET'); time.sleep(20)" &
 	held=$!
 	# The listener's ACK of those bytes carries its window to the client.
-	slowwait 10 conn_seen && slowwait 10 eval '[ "$(ss_field "$client" bytes_acked)" = 4 ]'
+	slowwait 10 conn_seen && slowwait 10 eval '[ "$(ss_field "$client" $PORT bytes_acked)" = 4 ]'
 }
 # drop_conn: close the held connection and wait until the listener saw it.
 drop_conn() {
@@ -150,12 +146,6 @@ drop_conn() {
 	slowwait 10 eval '! conn_seen'
 }
 conn_seen() { [ -n "$(in_s ss -Htn state established "( sport = :$PORT )")" ]; }
-# ss_field NS FIELD: e.g. "wscale:7,7" -> "7,7" of the held connection.
-ss_field() {
-	ip netns exec "$1" ss -Htin state established \
-		"( sport = :$PORT or dport = :$PORT )" |
-		tr ' \t' '\n\n' | sed -n "s/^$2://p" | head -n1
-}
 # has_opt NS ts|sack: ss shows the option on the held connection (iproute2
 # 6.1 prints the option flags only together with -e).
 has_opt() {
@@ -166,8 +156,8 @@ has_opt() {
 check_options() {
 	local tag=$1 cws sws
 	hold_conn || { ksft_fail "$tag: held connection established"; return; }
-	cws=$(ss_field "$client" wscale)	# client: snd,rcv
-	sws=$(ss_field "$server" wscale)	# listener: snd,rcv
+	cws=$(ss_field "$client" $PORT wscale)	# client: snd,rcv
+	sws=$(ss_field "$server" $PORT wscale)	# listener: snd,rcv
 	[ -n "$cws" ] && [ "${sws%,*}" = "${cws#*,}" ]
 	ksft_check $? "$tag: listener uses the client's wscale (client $cws, listener $sws)"
 	has_opt "$server" sack && has_opt "$client" sack
@@ -234,8 +224,8 @@ paws_where "2% loss"
 window_ok() {
 	local ws=$1 cwnd lwnd
 	hold_conn || return 1
-	cwnd=$(ss_field "$client" snd_wnd)
-	lwnd=$(ss_field "$server" rcv_ssthresh)
+	cwnd=$(ss_field "$client" $PORT snd_wnd)
+	lwnd=$(ss_field "$server" $PORT rcv_ssthresh)
 	ksft_info "wscale=$ws: client sees $cwnd, listener offers ~$lwnd"
 	drop_conn
 	[ -n "$cwnd" ] && [ -n "$lwnd" ] && [ "$cwnd" -ge $((lwnd / 2)) ] &&

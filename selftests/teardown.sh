@@ -62,27 +62,7 @@ new_pair() {
 }
 
 # echo_server: one thread per connection, in the server namespace.
-echo_server() {
-	ip netns exec "$server" "$PY" -c '
-import socket, sys, threading
-def echo(c):
-    try:
-        while True:
-            b = c.recv(65536)
-            if not b: break
-            c.sendall(b)
-    except OSError:
-        pass
-    c.close()
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind((sys.argv[1], int(sys.argv[2]))); ls.listen(64)
-while True:
-    threading.Thread(target=echo, args=(ls.accept()[0],), daemon=True).start()
-' $SRV $PORT 2>>"$tmpd/echo.err" &
-	bg_track $!
-	wait_port_listen "$server" $PORT
-}
+echo_server() { echo_server_start "$server" $SRV $PORT; }
 
 # hold TAG: NCONN connections from the client, each checked with an echo;
 # "TAG.held" says "ready" (or why not). When "TAG.probe" appears, each
@@ -154,20 +134,7 @@ flood_stop() {
 
 # echo_check TAG: a new connection echoes 64 KiB intact.
 echo_check() {
-	head -c 64K /dev/urandom >"$tmpd/blob"
-	ip netns exec "$client" "$PY" -c '
-import socket, sys
-data = open(sys.argv[3], "rb").read()
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-s.settimeout(20)
-s.sendall(data); s.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    got += b
-sys.exit(0 if got == data else 1)
-' $SRV $PORT "$tmpd/blob"
+	echo_roundtrip "$client" $SRV $PORT
 	ksft_check $? "$1: a new connection echoes 64 KiB intact"
 }
 
