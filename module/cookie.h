@@ -13,11 +13,23 @@
 #define SYNGUARD_WSCALE_NONE	15	/* client offered no window scaling */
 #define SYNGUARD_MSS_SLOTS	4
 
+/*
+ * Timestamp cookies carry the SYN+ACK's send time, in units of 2^20 ns
+ * (about 1.05 ms), modulo 2^15 units (about 34 s).
+ */
+#define SYNGUARD_TS_TIME_SHIFT	20
+#define SYNGUARD_TS_TIME_BITS	15
+#define SYNGUARD_TS_MSS_SLOTS	512
+
 /* What the hand-off must recover from the client's SYN. */
 struct synguard_synopts {
 	u16 mss;	/* rounded down to a table entry */
 	u8 wscale;	/* 0..14, or SYNGUARD_WSCALE_NONE */
 	bool sack;
+	/* Timestamp cookies only (synguard_cookie_*_ts()): */
+	bool ecn;	/* ECN agreed in the SYN+ACK */
+	u8 aws;		/* the window scale the SYN+ACK announced */
+	u32 time;	/* send time, SYNGUARD_TS_TIME_SHIFT units */
 };
 
 /*
@@ -59,7 +71,18 @@ enum synguard_cookie_result
 synguard_cookie_check(const struct synguard_keys *keys,
 		      const struct synguard_tuple *t, u32 cookie,
 		      struct synguard_synopts *o);
-bool synguard_cookie_is_current(const struct synguard_keys *keys, u32 cookie);
+bool synguard_cookie_is_current(const struct synguard_keys *keys, u32 cookie,
+			       bool ts);
+u16 synguard_cookie_mss_ts(unsigned int idx);
+void synguard_cookie_make_ts(const struct synguard_keys *keys,
+			     const struct synguard_tuple *t,
+			     const struct synguard_synopts *o,
+			     u32 *isn, u32 *tsval);
+enum synguard_cookie_result
+synguard_cookie_check_ts(const struct synguard_keys *keys,
+			 const struct synguard_tuple *t, u32 isn, u32 tsval,
+			 struct synguard_synopts *o);
+u32 synguard_cookie_age(u32 now, u32 time);
 void synguard_keys_next(struct synguard_keys *next,
 			const struct synguard_keys *cur,
 			const siphash_key_t *fresh);

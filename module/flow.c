@@ -111,6 +111,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->cookie = ntohl(ack->th.ack_seq) - 1;
 	f->ts = ack->opts.ts;
 	f->our_tsval = ack->opts.tsecr;
+	f->synack_time = co->time;
 	f->client_ws = co->wscale;
 	f->announced_ws = announced_ws;
 	f->ifindex = ifindex;
@@ -148,14 +149,67 @@ static u8 shift(u8 ws)
  * option for a client without timestamps. The client then scales its
  * windows and the listener does not: rescale both ways.
  */
+/*
+ * The listener's request socket behind its SYN+ACK (NULL for one of its own
+ * syncookie SYN+ACKs, which belong to no socket: tcp_make_synack()).
+ */
+static struct request_sock *synack_req(const struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	return sk && sk->sk_state == TCP_NEW_SYN_RECV ? inet_reqsk(sk) : NULL;
+}
+
+/*
+ * The listener's first RTT sample is the path's, not the hand-off's: its
+ * SYN+ACK and the client's ACK meet in this softirq. The kernel measures
+ * from the request's first SYN+ACK (tcp_synack_rtt_meas()), so date that
+ * back to when ours left, known from a timestamp cookie. Without one we
+ * don't know: no handshake sample, as with the kernel's own syncookies.
+ * The request socket is new and this CPU holds the only segment that could
+ * complete it (the client's other segments wait, from_client()).
+ */
+static void handoff_rtt(struct request_sock *req, bool known, u64 ago_ns)
+{
+	if (req)
+		WRITE_ONCE(tcp_rsk(req)->snt_synack,
+			   known ? tcp_clock_us() - div_u64(ago_ns, NSEC_PER_USEC) : 0);
+}
+
+/*
+ * Map the listener's timestamp clock onto the tsval the client knows so the
+ * client's view runs on in real time from our SYN+ACK: the hand-off ACK's
+ * echo then tells the listener (its tsecr fallback when it has no request
+ * socket) that our SYN+ACK left @ago_ns ago. Its own syncookies keep their
+ * options in the low 6 bits of the echo (cookie_timestamp_decode()): only
+ * whole 64 ms steps are added then.
+ */
+static u32 handoff_ts_delta(const struct synguard_flow *f, u32 l_tsval,
+			    bool cookie, u64 ago_ns)
+{
+	u32 ago_ms = div_u64(ago_ns, NSEC_PER_MSEC);
+
+	if (cookie)
+		ago_ms &= ~63u;
+	return l_tsval - f->our_tsval - ago_ms;
+}
+
 void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
+			     const struct sk_buff *skb,
 			     const struct synguard_pkt *synack)
 {
+	struct request_sock *req = synack_req(skb);
 	u8 ws_l = synack->opts.wscale;
+	u64 ago_ns = 0;
 
+	if (f->ts)
+		ago_ns = (u64)synguard_cookie_age(synguard_ts_now(),
+						  f->synack_time)
+			 << SYNGUARD_TS_TIME_SHIFT;
+	handoff_rtt(req, f->ts, ago_ns);
 	f->isn_delta = ntohl(synack->th.seq) - f->cookie;
 	f->ts = f->ts && synack->opts.ts;
-	f->ts_delta = synack->opts.tsval - f->our_tsval;
+	f->ts_delta = handoff_ts_delta(f, synack->opts.tsval, !req, ago_ns);
 	f->win_from = shift(ws_l);
 	f->win_to = shift(f->announced_ws);
 	f->cwin_from = f->announced_ws == SYNGUARD_WSCALE_NONE ? 0 :

@@ -43,6 +43,7 @@ struct synguard_flow {
 	u32 cookie;		/* our ISN toward the client */
 	u32 isn_delta;		/* listener ISN - cookie */
 	u32 our_tsval;		/* tsval of our SYN+ACK, as the client echoed */
+	u32 synack_time;	/* when we sent it (timestamp cookies only) */
 	u32 ts_delta;		/* listener tsval - our tsval */
 	u8 state;
 	u8 client_ws;		/* from the cookie, SYNGUARD_WSCALE_NONE: none */
@@ -78,6 +79,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					u8 announced_ws, int ifindex);
 void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
 void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
+			     const struct sk_buff *skb,
 			     const struct synguard_pkt *synack);
 int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 			const struct synguard_pkt *pkt, bool from_client);

@@ -116,9 +116,10 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct net_device *in)
 {
 	struct synguard_flow *f;
-	u8 ws;
+	u8 ws = co->aws;
 
-	if (synguard_handoff_wscale(sn, pkt, lsk, co, in, &ws)) {
+	/* A compact cookie has no room for the scale we announced. */
+	if (!pkt->opts.ts && synguard_handoff_wscale(sn, pkt, lsk, co, in, &ws)) {
 		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return NF_DROP;
 	}
@@ -149,10 +150,27 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
  * system), the lifetime still ends on time.
  */
 static bool prev_key_overdue(const struct synguard_net *sn,
-			     const struct synguard_keyset *ks, u32 cookie)
+			     const struct synguard_keyset *ks, u32 cookie,
+			     bool ts)
 {
-	return !synguard_cookie_is_current(&ks->keys, cookie) &&
+	return !synguard_cookie_is_current(&ks->keys, cookie, ts) &&
 	       time_after_eq(jiffies, ks->born + READ_ONCE(sn->cfg.msl) * HZ);
+}
+
+/*
+ * A client that sends timestamps echoes our SYN+ACK's tsval, the second
+ * half of its cookie; one that does not got a compact cookie.
+ */
+static enum synguard_cookie_result
+cookie_check(const struct synguard_keys *keys, const struct synguard_tuple *t,
+	     const struct synguard_pkt *pkt, u32 cookie,
+	     struct synguard_synopts *co)
+{
+	if (pkt->opts.ts)
+		return synguard_cookie_check_ts(keys, t, cookie,
+						pkt->opts.tsecr, co);
+	memset(co, 0, sizeof(*co));
+	return synguard_cookie_check(keys, t, cookie, co);
 }
 
 /*
@@ -178,9 +196,9 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 	ks = rcu_dereference(sn->keyset);
 	cookie = ntohl(pkt->th.ack_seq) - 1;
 	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
-	switch (synguard_cookie_check(&ks->keys, &t, cookie, &co)) {
+	switch (cookie_check(&ks->keys, &t, pkt, cookie, &co)) {
 	case SYNGUARD_COOKIE_OK:
-		if (!prev_key_overdue(sn, ks, cookie))
+		if (!prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
 			break;
 		fallthrough;
 	case SYNGUARD_COOKIE_EXPIRED:
@@ -294,7 +312,7 @@ static unsigned int from_listener(struct synguard_net *sn,
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
 		if (pkt->th.syn && pkt->th.ack) {
-			synguard_flow_establish(sn, f, pkt);
+			synguard_flow_establish(sn, f, skb, pkt);
 			consume_skb(skb);
 			return NF_STOLEN;
 		}

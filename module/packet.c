@@ -43,6 +43,7 @@ static bool parse_l3_v4(struct sk_buff *skb, struct synguard_pkt *pkt)
 	pkt->daddr.s6_addr32[0] = iph->daddr;
 	pkt->thoff = skb_network_offset(skb) + ip_hdrlen(skb);
 	pkt->ttl = iph->ttl;
+	pkt->tos = iph->tos;
 	return true;
 }
 
@@ -61,6 +62,7 @@ static bool parse_l3_v6(struct sk_buff *skb, struct synguard_pkt *pkt)
 	pkt->daddr = ip6h->daddr;
 	pkt->thoff = off;
 	pkt->ttl = ip6h->hop_limit;
+	pkt->tos = ipv6_get_dsfield(ip6h);
 	return true;
 }
 
@@ -474,17 +476,61 @@ static void seg_untrack(struct sk_buff *skb)
 #endif
 }
 
-int synguard_send_synack(struct synguard_net *sn,
-			 const struct synguard_pkt *syn,
-			 const struct sock *listener,
-			 const struct synguard_keys *keys,
-			 const struct net_device *in)
+/*
+ * Would the listener's kernel agree to ECN for this SYN? The rules of
+ * tcp_ecn_create_request(): the SYN asks with ECE and CWR and is not itself
+ * ECN-capable (unless it sets the reserved bit of AccECN), and the sysctl or
+ * the route allows it; or the listener's congestion control needs ECN.
+ */
+static bool synack_ecn(const struct synguard_pkt *syn, const struct sock *lsk,
+		       const struct dst_entry *dst)
+{
+	u32 ecn_dst = dst_feature(dst, DST_FEATURE_ECN_MASK);
+	bool ecn_ok = READ_ONCE(sock_net(lsk)->ipv4.sysctl_tcp_ecn) || ecn_dst;
+	bool ect = !INET_ECN_is_not_ect(syn->tos);
+
+	if (!syn->th.ece || !syn->th.cwr)
+		return false;
+	return ((!ect || syn->th.res1) && ecn_ok) || tcp_ca_needs_ecn(lsk) ||
+	       (ecn_dst & DST_FEATURE_ECN_CA);
+}
+
+/*
+ * The cookie and, for a client that sends timestamps, the tsval it echoes:
+ * then the 64 bits carry what the ISN alone cannot (the exact MSS, the
+ * scale we announced, ECN, when we sent the SYN+ACK).
+ */
+static void synack_cookie(const struct synguard_pkt *syn,
+			  const struct sock *lsk, const struct dst_entry *dst,
+			  const struct synguard_keys *keys,
+			  struct synguard_seg *seg)
 {
 	struct synguard_synopts co = {
 		.mss = syn->opts.mss,
 		.wscale = syn->opts.wscale,
 		.sack = syn->opts.sack_ok,
 	};
+	struct synguard_tuple t;
+
+	synguard_pkt_tuple(syn, &t, ntohl(syn->th.seq));
+	if (!seg->opts.ts) {
+		seg->seq = synguard_cookie_make(keys, &t, &co);
+		return;
+	}
+	co.ecn = synack_ecn(syn, lsk, dst);
+	co.aws = seg->opts.wscale;
+	co.time = synguard_ts_now();
+	synguard_cookie_make_ts(keys, &t, &co, &seg->seq, &seg->opts.tsval);
+	if (co.ecn)
+		seg->flags |= TCPHDR_ECE;
+}
+
+int synguard_send_synack(struct synguard_net *sn,
+			 const struct synguard_pkt *syn,
+			 const struct sock *listener,
+			 const struct synguard_keys *keys,
+			 const struct net_device *in)
+{
 	struct synguard_seg seg = {
 		.saddr = &syn->daddr,
 		.daddr = &syn->saddr,
@@ -493,7 +539,6 @@ int synguard_send_synack(struct synguard_net *sn,
 		.ack = ntohl(syn->th.seq) + 1,
 		.flags = TCPHDR_SYN | TCPHDR_ACK,
 	};
-	struct synguard_tuple t;
 	struct dst_entry *dst;
 	struct sk_buff *skb;
 
@@ -502,15 +547,12 @@ int synguard_send_synack(struct synguard_net *sn,
 		return PTR_ERR(dst);
 	synack_opts(sn, &syn->opts, listener, dst, &seg);
 	seg.ttl = is_v4(syn) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
-	synguard_pkt_tuple(syn, &t, ntohl(syn->th.seq));
-	seg.seq = synguard_cookie_make(keys, &t, &co);
 	/*
-	 * Our timestamp clock starts at the cookie, and the relay carries on
-	 * from there at the listener's pace. A retransmitted SYN thus gets a
-	 * SYN+ACK with the same tsval, never one from a later clock that the
-	 * relayed segments would then fall behind (PAWS).
+	 * Our tsval is the cookie's second word, not a clock: the relay maps
+	 * the listener's clock onto it so that the client's view runs on from
+	 * it in real time (synguard_flow_establish()).
 	 */
-	seg.opts.tsval = seg.seq;
+	synack_cookie(syn, listener, dst, keys, &seg);
 
 	skb = seg_build(syn->family, &seg);
 	if (!skb) {
@@ -544,7 +586,7 @@ int synguard_inject_syn(const struct sk_buff *ack,
 		.sport = pkt->th.source,
 		.dport = pkt->th.dest,
 		.seq = ntohl(pkt->th.seq) - 1,
-		.flags = TCPHDR_SYN,
+		.flags = TCPHDR_SYN | (o->ecn ? TCPHDR_ECE | TCPHDR_CWR : 0),
 		.ttl = pkt->ttl,
 		.window = ntohs(pkt->th.window),
 		.opts = {

@@ -5,6 +5,7 @@
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
 #include <linux/in6.h>
+#include <linux/timekeeping.h>
 #include "netns.h"
 #include "tcpopt.h"
 
@@ -23,6 +24,7 @@ enum synguard_pkt_kind {
 struct synguard_pkt {
 	u8 family;			/* NFPROTO_IPV4 or NFPROTO_IPV6 */
 	u8 ttl;
+	u8 tos;				/* IPv4 TOS / IPv6 traffic class */
 	int sdif;			/* VRF: the slave it came in on */
 	struct in6_addr saddr;
 	struct in6_addr daddr;
@@ -47,6 +49,15 @@ struct synguard_seg {
 	u16 window;
 	struct synguard_tcpopt opts;
 };
+
+/*
+ * Now, in the units of a timestamp cookie's time field. The monotonic clock
+ * (the one TCP's own timestamps use) is the same on every CPU.
+ */
+static inline u32 synguard_ts_now(void)
+{
+	return ktime_get_ns() >> SYNGUARD_TS_TIME_SHIFT;
+}
 
 enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 					  struct synguard_pkt *pkt);

@@ -107,10 +107,13 @@ unsigned int synguard_tcpopt_build(u8 *p, const struct synguard_tcpopt *o)
 {
 	u8 *start = p;
 
-	*p++ = OPT_MSS;
-	*p++ = OPTLEN_MSS;
-	*p++ = o->mss >> 8;
-	*p++ = o->mss & 0xff;
+	/* 0: the client's SYN had none, nor has the hand-off SYN. */
+	if (o->mss) {
+		*p++ = OPT_MSS;
+		*p++ = OPTLEN_MSS;
+		*p++ = o->mss >> 8;
+		*p++ = o->mss & 0xff;
+	}
 	if (o->ts) {
 		if (o->sack_ok) {
 			*p++ = OPT_SACK_PERM;

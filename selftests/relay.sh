@@ -80,10 +80,15 @@ slowwait 10 grep -q "listening on" "$tmpd/tcpdump.log"
 fetch "IPv4 curl" "http://$S4:$PORT/blob"
 busywait 5000 pids_gone $dump
 wait $dump 2>/dev/null
-isn=$(tcpdump -nr "$tmpd/synack.pcap" -S 2>/dev/null | sed -nE 's/.*seq ([0-9]+), ack.*/\1/p')
-# Linux client: MSS 1460 (index 3), SACK, wscale 7 -> low 7 bits 0x5f.
-[ -n "$isn" ] && [ $((isn & 0x7f)) = $((0x40 | 7 << 2 | 3)) ]
-ksft_check $? "SYN+ACK ISN $isn encodes the client's MSS, SACK and wscale"
+synack=$(tcpdump -nr "$tmpd/synack.pcap" -S 2>/dev/null)
+isn=$(sed -nE 's/.*seq ([0-9]+), ack.*/\1/p' <<<"$synack")
+tsval=$(sed -nE 's/.*TS val ([0-9]+) .*/\1/p' <<<"$synack")
+# A Linux client sends timestamps, so the cookie is the ISN and the tsval:
+# SACK in ISN bit 1; tsval bits 16-8 the MSS index (1460: 493), 7-4 the
+# client's wscale 7 (see module/cookie.c).
+[ -n "$isn" ] && [ -n "$tsval" ] && [ $((isn & 2)) = 2 ] &&
+	[ $(((tsval >> 8) & 0x1ff)) = 493 ] && [ $(((tsval >> 4) & 0xf)) = 7 ]
+ksft_check $? "SYN+ACK ISN $isn, tsval $tsval encode the client's MSS, SACK and wscale"
 fetch "IPv6 curl" "http://[$S6]:$PORT/blob"
 [ "$(sg_stat "$server" cookie_sent)" -ge 2 ] && [ "$(sg_stat "$server" handoff_ok)" -ge 2 ] &&
 	[ "$(sg_stat "$server" cookie_valid)" -ge 2 ]

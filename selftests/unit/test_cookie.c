@@ -100,7 +100,7 @@ static void cookie_mss_table(void)
 	unsigned int i;
 
 	EXPECT_EQ(synguard_cookie_mss_value(false, 0), 536);	/* RFC 9293 */
-	EXPECT_EQ(synguard_cookie_mss_value(true, 0), 1220);	/* 1280 - 60 */
+	EXPECT_EQ(synguard_cookie_mss_value(true, 0), 536);	/* Linux's default too */
 	for (i = 1; i < SYNGUARD_MSS_SLOTS; i++) {
 		EXPECT(synguard_cookie_mss_value(false, i) >
 		       synguard_cookie_mss_value(false, i - 1));
@@ -530,7 +530,196 @@ static void cookie_forged_replay_uniformity(void)
 	EXPECT_EQ(hits, match24);
 }
 
+
+/* ---- timestamp cookies ----------------------------------------------- */
+
+/* The ts table entry <= @mss; 0 stays 0 (no option), 1..63 become 64. */
+static u16 ref_expect_mss_ts(u32 mss)
+{
+	u16 best = 0;
+	unsigned int i;
+
+	if (!mss)
+		return 0;
+	for (i = 1; i < SYNGUARD_TS_MSS_SLOTS; i++)
+		if (synguard_cookie_mss_ts(i) <= mss)
+			best = synguard_cookie_mss_ts(i);
+	return best ? best : synguard_cookie_mss_ts(1);
+}
+
+static void ts_roundtrip_one(const struct synguard_keys *k,
+			     const struct synguard_tuple *t,
+			     const struct synguard_synopts *in)
+{
+	struct synguard_synopts out = { 0 };
+	enum synguard_cookie_result r;
+	u32 isn, tsval;
+
+	synguard_cookie_make_ts(k, t, in, &isn, &tsval);
+	r = synguard_cookie_check_ts(k, t, isn, tsval, &out);
+	EXPECT_MSG(r == SYNGUARD_COOKIE_OK &&
+		   out.mss == ref_expect_mss_ts(in->mss) &&
+		   out.wscale == ref_expect_wscale(in->wscale) &&
+		   out.aws == ref_expect_wscale(in->aws) &&
+		   out.sack == in->sack && out.ecn == in->ecn &&
+		   out.time == (in->time & ((1u << SYNGUARD_TS_TIME_BITS) - 1)),
+		   "ts mss %u ws %u aws %u sack %d ecn %d time %u: %08x/%08x -> %s mss %u ws %u aws %u sack %d ecn %d time %u",
+		   in->mss, in->wscale, in->aws, in->sack, in->ecn, in->time,
+		   isn, tsval, result_name(r), out.mss, out.wscale, out.aws,
+		   out.sack, out.ecn, out.time);
+}
+
+/* The table: ascending, exact for every even MSS 536..1460 and the usual. */
+static void cookie_ts_mss_table(void)
+{
+	static const u16 exact[] = { 536, 1000, 1100, 1220, 1360, 1380, 1400,
+				     1436, 1440, 1452, 1460, 8940, 8960 };
+	unsigned int i;
+
+	EXPECT_EQ(synguard_cookie_mss_ts(0), 0);
+	for (i = 2; i < SYNGUARD_TS_MSS_SLOTS; i++)
+		EXPECT(synguard_cookie_mss_ts(i) > synguard_cookie_mss_ts(i - 1));
+	for (i = 536; i <= 1460; i += 2)
+		EXPECT_EQ(ref_expect_mss_ts(i), i);
+	for (i = 0; i < ARRAY_SIZE(exact); i++)
+		EXPECT_EQ(ref_expect_mss_ts(exact[i]), exact[i]);
+}
+
+/* Every MSS, every window scale pair, both flags, times across the wrap. */
+static void cookie_ts_roundtrip(void)
+{
+	struct prng r = { 0x7473636f6f6bULL };
+	struct synguard_keys k;
+	struct synguard_tuple t;
+	struct synguard_synopts o;
+	u32 mss, ws, aws;
+
+	rand_keys(&r, &k, 7);
+	for (mss = 0; mss <= 0xffff; mss++) {
+		rand_tuple(&r, &t, mss & 1);
+		o.mss = mss;
+		o.wscale = mss % 16;
+		o.aws = (mss / 16) % 16;
+		o.sack = mss & 2;
+		o.ecn = mss & 4;
+		o.time = prng_u32(&r);
+		ts_roundtrip_one(&k, &t, &o);
+	}
+	for (ws = 0; ws < 256; ws++)
+		for (aws = 0; aws < 256; aws += 17) {
+			rand_tuple(&r, &t, ws & 1);
+			o.mss = 1460;
+			o.wscale = ws;
+			o.aws = aws;
+			o.sack = aws & 1;
+			o.ecn = ws & 1;
+			o.time = ws << 8 | aws;
+			ts_roundtrip_one(&k, &t, &o);
+		}
+}
+
+/*
+ * Every single bit of the 64 fails the check, and so does the compact
+ * cookie's MAC for the same tuple (the two kinds never validate each other).
+ */
+static void cookie_ts_bitflip_rejected(void)
+{
+	struct prng r = { 0x666c6970ULL };
+	struct synguard_keys k;
+	struct synguard_tuple t;
+	struct synguard_synopts o, out;
+	u32 isn, tsval, i, bit, c;
+
+	for (i = 0; i < 2000; i++) {
+		rand_keys(&r, &k, i);
+		rand_tuple(&r, &t, i & 1);
+		rand_opts(&r, &o);
+		o.aws = prng_below(&r, 16);
+		o.ecn = i & 2;
+		o.time = prng_u32(&r);
+		synguard_cookie_make_ts(&k, &t, &o, &isn, &tsval);
+		for (bit = 0; bit < 32; bit++) {
+			EXPECT(synguard_cookie_check_ts(&k, &t, isn ^ 1u << bit,
+							tsval, &out) !=
+			       SYNGUARD_COOKIE_OK);
+			EXPECT(synguard_cookie_check_ts(&k, &t, isn,
+							tsval ^ 1u << bit,
+							&out) !=
+			       SYNGUARD_COOKIE_OK);
+		}
+		c = synguard_cookie_make(&k, &t, &o);
+		EXPECT(synguard_cookie_check_ts(&k, &t, c, tsval, &out) !=
+		       SYNGUARD_COOKIE_OK);
+		EXPECT(synguard_cookie_check(&k, &t, isn, &out) !=
+		       SYNGUARD_COOKIE_OK);
+	}
+}
+
+/* Valid for the current and the previous key, expired after that. */
+static void cookie_ts_rotation(void)
+{
+	struct prng r = { 0x726f74ULL };
+	struct synguard_keys k[4];
+	struct synguard_tuple t;
+	struct synguard_synopts o = { .mss = 1460, .wscale = 7, .aws = 9 };
+	siphash_key_t fresh;
+	u32 isn, tsval, i;
+
+	rand_keys(&r, &k[0], 41);
+	for (i = 1; i < 4; i++) {
+		rand_key(&r, &fresh);
+		synguard_keys_next(&k[i], &k[i - 1], &fresh);
+	}
+	rand_tuple(&r, &t, false);
+	synguard_cookie_make_ts(&k[0], &t, &o, &isn, &tsval);
+	EXPECT_EQ(synguard_cookie_check_ts(&k[0], &t, isn, tsval, &o),
+		  SYNGUARD_COOKIE_OK);
+	EXPECT(synguard_cookie_is_current(&k[0], isn, true));
+	EXPECT_EQ(synguard_cookie_check_ts(&k[1], &t, isn, tsval, &o),
+		  SYNGUARD_COOKIE_OK);
+	EXPECT(!synguard_cookie_is_current(&k[1], isn, true));
+	EXPECT_EQ(synguard_cookie_check_ts(&k[2], &t, isn, tsval, &o),
+		  SYNGUARD_COOKIE_EXPIRED);
+	EXPECT_EQ(synguard_cookie_check_ts(&k[3], &t, isn, tsval, &o),
+		  SYNGUARD_COOKIE_BAD_MAC);
+}
+
+/* Blind forgery: random ISN and tsval pairs, 2^-29 each. */
+static void cookie_ts_forged_random(void)
+{
+	struct prng r = { 0x666f726765ULL };
+	struct synguard_keys k;
+	struct synguard_tuple t;
+	struct synguard_synopts o;
+	u32 i, hits = 0;
+
+	rand_keys(&r, &k, 3);
+	rand_tuple(&r, &t, false);
+	for (i = 0; i < FORGE_TRIES; i++)
+		hits += synguard_cookie_check_ts(&k, &t, prng_u32(&r),
+						 prng_u32(&r), &o) ==
+			SYNGUARD_COOKIE_OK;
+	unit_note("random timestamp cookies accepted: %u of %u (theory %.3f)",
+		  hits, FORGE_TRIES, FORGE_TRIES / 536870912.0);
+	EXPECT(hits <= 2);
+}
+
+/* The age wraps with the 15-bit field. */
+static void cookie_ts_age(void)
+{
+	EXPECT_EQ(synguard_cookie_age(100, 40), 60);
+	EXPECT_EQ(synguard_cookie_age(5, 0x7ffe), 7);
+	EXPECT_EQ(synguard_cookie_age(0x12345, 0x2345), 0);
+	EXPECT_EQ(synguard_cookie_age(0x8000, 1), 0x7fff);
+}
+
 static const struct unit_test tests[] = {
+	UNIT_TEST(cookie_ts_mss_table),
+	UNIT_TEST(cookie_ts_roundtrip),
+	UNIT_TEST(cookie_ts_bitflip_rejected),
+	UNIT_TEST(cookie_ts_rotation),
+	UNIT_TEST(cookie_ts_forged_random),
+	UNIT_TEST(cookie_ts_age),
 	UNIT_TEST(cookie_mss_table),
 	UNIT_TEST(cookie_layout),
 	UNIT_TEST(cookie_roundtrip_every_mss),

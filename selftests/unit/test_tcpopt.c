@@ -484,7 +484,7 @@ static void tcpopt_build_layout(void)
 
 static void build_roundtrip_one(const struct synguard_tcpopt *in)
 {
-	unsigned int len, want = 4;
+	unsigned int len, want = in->mss ? 4 : 0;	/* 0: no MSS option */
 	struct synguard_tcpopt out;
 	u8 *p = malloc(SYNGUARD_SYNOPT_MAXLEN);	/* ASan: no byte more */
 
