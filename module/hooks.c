@@ -76,6 +76,21 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_MALFORMED);
 		return NF_DROP;
 	}
+	/*
+	 * What the kernel would not answer with a SYN+ACK stays the kernel's:
+	 * a corrupt SYN, one that must be signed (we cannot sign for the
+	 * listener), one whose tuple a socket owns.
+	 */
+	if (!synguard_pkt_csum_ok(skb, pkt, state->hook))
+		return NF_ACCEPT;
+	if (pkt->opts.auth) {
+		synguard_stat_inc(sn, SG_PASS_AUTH);
+		return NF_ACCEPT;
+	}
+	if (!synguard_syn_is_new(state->net, pkt, state->in)) {
+		synguard_stat_inc(sn, SG_PASS_SOCKET);
+		return NF_ACCEPT;
+	}
 	ks = rcu_dereference(sn->keyset);
 	if (synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in)) {
 		synguard_stat_inc(sn, SG_SEND_FAIL);

@@ -131,7 +131,8 @@ bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt,
  * Would the kernel answer this SYN at all? Not if it came as a link-layer
  * broadcast or multicast (tcp_v4_rcv() drops those), nor from a source no
  * TCP peer can have: routing drops such martians only after our hook, and
- * answering them would send a SYN+ACK to a broadcast address.
+ * answering them would send a SYN+ACK to a broadcast address. IPv6 drops
+ * v4-mapped sources (tcp_v6_conn_request()).
  */
 bool synguard_pkt_src_ok(const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt)
@@ -143,7 +144,8 @@ bool synguard_pkt_src_ok(const struct sk_buff *skb,
 	if (!is_v4(pkt))
 		return !ipv6_addr_any(&pkt->saddr) &&
 		       !ipv6_addr_is_multicast(&pkt->saddr) &&
-		       !ipv6_addr_loopback(&pkt->saddr);
+		       !ipv6_addr_loopback(&pkt->saddr) &&
+		       !ipv6_addr_v4mapped(&pkt->saddr);
 	return !ipv4_is_multicast(s) && !ipv4_is_lbcast(s) &&
 	       !ipv4_is_zeronet(s) && !ipv4_is_loopback(s);
 }
@@ -215,6 +217,55 @@ enum synguard_owner synguard_pkt_owner(struct net *net,
 						 SYNGUARD_OWNER_OPEN;
 	sock_gen_put(sk);
 	return owner;
+}
+
+/*
+ * Would a TIME_WAIT socket take this SYN as a new connection? The test of
+ * tcp_timewait_state_process(): a sequence number past the old connection's,
+ * or a newer timestamp, and not rejected by PAWS. Otherwise it answers with
+ * an ACK of the old connection, and that answer must stay the kernel's.
+ */
+static bool tw_takes_syn(const struct sock *sk, const struct synguard_pkt *syn)
+{
+	const struct tcp_timewait_sock *tw = tcp_twsk(sk);
+	s32 ts_age = (s32)(READ_ONCE(tw->tw_ts_recent) - syn->opts.tsval);
+	bool ts = syn->opts.ts && READ_ONCE(tw->tw_ts_recent_stamp);
+
+	if (ts && ts_age > 0)
+		return false;
+	return after(ntohl(syn->th.seq), READ_ONCE(tw->tw_rcv_nxt)) ||
+	       (ts && ts_age < 0);
+}
+
+/*
+ * Is this SYN for a new connection? Not when a socket owns its tuple: an
+ * established or request socket answers with a challenge ACK (RFC 5961),
+ * a TIME_WAIT one unless it takes the SYN (tw_takes_syn()).
+ */
+bool synguard_syn_is_new(struct net *net, const struct synguard_pkt *syn,
+			 const struct net_device *in)
+{
+	struct sock *sk;
+	bool is_new;
+
+	sk = synguard_sock_lookup(net, syn->family, &syn->saddr,
+				  syn->th.source, &syn->daddr, syn->th.dest,
+				  in->ifindex);
+	if (!sk)
+		return true;
+	is_new = sk->sk_state == TCP_TIME_WAIT && tw_takes_syn(sk, syn);
+	sock_gen_put(sk);
+	return is_new;
+}
+
+/*
+ * The kernel drops a segment whose checksum is wrong (tcp_v4_rcv()); so do
+ * we before answering one. Cheap when the device verified it already.
+ */
+bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
+			  unsigned int hook)
+{
+	return !nf_checksum(skb, hook, pkt->thoff, IPPROTO_TCP, pkt->family);
 }
 
 /* ---- building --------------------------------------------------------- */

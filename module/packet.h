@@ -81,6 +81,10 @@ enum synguard_owner {
 enum synguard_owner synguard_pkt_owner(struct net *net,
 				       const struct synguard_pkt *pkt,
 				       const struct net_device *in);
+bool synguard_syn_is_new(struct net *net, const struct synguard_pkt *syn,
+			 const struct net_device *in);
+bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
+			  unsigned int hook);
 void synguard_pkt_tuple(const struct synguard_pkt *pkt,
 			struct synguard_tuple *t, u32 isn);
 int synguard_send_synack(struct synguard_net *sn,

@@ -19,6 +19,8 @@ enum synguard_stat {
 	SG_PASS_NO_LISTENER,	/* SYNs passed: nothing listens (kernel RSTs) */
 	SG_PASS_PORT,		/* SYNs passed: port not in `ports` */
 	SG_PASS_OFF,		/* SYNs passed: mode 0 or not engaged */
+	SG_PASS_AUTH,		/* SYNs passed: TCP-MD5/AO, the kernel's to sign */
+	SG_PASS_SOCKET,		/* SYNs passed: a socket owns the tuple */
 	SG_RELAY_IN,		/* client packets translated */
 	SG_RELAY_OUT,		/* listener packets translated */
 	SG_SEND_FAIL,		/* SYN+ACKs that could not be built or routed */

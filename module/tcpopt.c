@@ -17,6 +17,8 @@ enum {
 	OPT_SACK_PERM = 4,
 	OPT_SACK = 5,
 	OPT_TS = 8,
+	OPT_MD5 = 19,
+	OPT_AO = 29,
 };
 
 #define OPTLEN_MSS		4
@@ -60,6 +62,11 @@ static int parse_one(const u8 *opt, unsigned int off, unsigned int olen,
 			return -EINVAL;
 		out->sack_off = off + 2;
 		out->sack_blocks = (olen - 2) / SACK_BLOCK_LEN;
+		break;
+	case OPT_MD5:
+	case OPT_AO:
+		/* Whatever its length: the kernel, not we, judges a signature. */
+		out->auth = true;
 		break;
 	}
 	return 0;

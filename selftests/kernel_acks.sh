@@ -49,15 +49,6 @@ in_s() { ip netns exec "$server" "$@"; }
 echo_server_start "$server" $SRV $PORT && echo_server_start "$server" $SRV $OTHER ||
 	{ ksft_fail "echo servers listen"; exit "$ksft_fail"; }
 
-# capture NAME FILTER: tcpdump in the client namespace, pid in $cap.
-capture() {
-	in_c tcpdump -U -nn -i "$VETH1" -w "$tmpd/$1.pcap" "$2" 2>"$tmpd/$1.log" &
-	cap=$!
-	bg_track $cap
-	slowwait 10 grep -q "listening on" "$tmpd/$1.log"
-}
-# seen NAME REGEX: the capture shows a matching packet.
-seen() { tcpdump -nn -r "$tmpd/$1.pcap" 2>/dev/null | grep -Eq "$2"; }
 
 # ---- synguard's cookies are live from here on
 sg_snap "$server"
@@ -93,13 +84,13 @@ ksft_check $? "mode=0: the kernel validated that cookie, synguard counted nothin
 in_s sysctl -qw net.synguard.mode=2
 
 # ---- 3. an ACK to a closed port: the kernel's RST
-capture closed "tcp port $CLOSED"
+capture "$client" "$VETH1" closed "tcp port $CLOSED"
 fresh
 sg_snap "$server"
 in_c "$SYNFLOOD" --quiet --dst $SRV --dport $CLOSED --mode replay \
 	--replay-src $CLI --replay-sport 45000 --replay-seq 1000 --replay-ack 2000 \
 	--count 1 >/dev/null
-busywait 10000 seen closed "IP $SRV\\.$CLOSED > $CLI\\.45000: Flags \\[R"
+busywait 10000 pcap_seen closed "IP $SRV\\.$CLOSED > $CLI\\.45000: Flags \\[R"
 ksft_check $? "an ACK to closed port $CLOSED is answered with RST"
 [ "$(sg_delta "$server" cookie_bad_mac)" = 0 ] && [ "$(sg_delta "$server" malformed)" = 0 ]
 ksft_check $? "that ACK was not counted as a bad cookie"
@@ -123,15 +114,15 @@ ksft_check $? "the connection still echoes 64 KiB intact"
 
 # ---- 5. SYNs from broadcast sources: the limited broadcast address, and
 # the server subnet's (routing drops both as martians, after our hook)
-capture bcast "tcp port $PORT and tcp[tcpflags] & tcp-syn != 0"
+capture "$client" "$VETH1" bcast "tcp port $PORT and tcp[tcpflags] & tcp-syn != 0"
 sg_snap "$server"
 for src in 255.255.255.255 10.0.1.255; do
 	in_c hping3 -q -S -a $src -p $PORT -c 2 -i u100000 $SRV >/dev/null 2>&1
 done
-busywait 5000 seen bcast "IP 10\.0\.1\.255\.[0-9]+ > $SRV\.$PORT: Flags \[S\]" &&
-	seen bcast "IP 255\.255\.255\.255\.[0-9]+ > $SRV\.$PORT: Flags \[S\]"
+busywait 5000 pcap_seen bcast "IP 10\.0\.1\.255\.[0-9]+ > $SRV\.$PORT: Flags \[S\]" &&
+	pcap_seen bcast "IP 255\.255\.255\.255\.[0-9]+ > $SRV\.$PORT: Flags \[S\]"
 ksft_check $? "SYNs from 255.255.255.255 and 10.0.1.255 reached the server"
-! seen bcast "Flags \[S\.\]" && [ "$(sg_delta "$server" cookie_sent)" = 0 ]
+! pcap_seen bcast "Flags \[S\.\]" && [ "$(sg_delta "$server" cookie_sent)" = 0 ]
 ksft_check $? "synguard answered none of them"
 
 cleanup_bg

@@ -303,6 +303,20 @@ ss_field() {
 		tr ' \t' '\n\n' | sed -n "s/^$3://p" | head -n1
 }
 
+# ------------------------------------------------------------- capture
+
+# capture NS DEV NAME FILTER: tcpdump (numeric, absolute sequence numbers)
+# on DEV in NS into $tmpd/NAME.pcap, in the background and tracked; returns
+# once it listens. pcap_seen NAME ERE then tells if a packet matches.
+capture() {
+	ip netns exec "$1" tcpdump -U -nn -S -i "$2" -w "$tmpd/$3.pcap" "$4" \
+		2>"$tmpd/$3.log" &
+	bg_track $!
+	slowwait 10 grep -q "listening on" "$tmpd/$3.log"
+}
+
+pcap_seen() { tcpdump -nn -S -r "$tmpd/$1.pcap" 2>/dev/null | grep -Eq "$2"; }
+
 # ------------------------------------------------------------- echo
 
 # echo_server_start NS ADDR PORT [BACKLOG]: a threaded TCP echo server in NS
