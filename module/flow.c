@@ -11,7 +11,9 @@
  * listener's, so client packets are translated in PRE_ROUTING before
  * conntrack and listener packets in POST_ROUTING after it.
  */
+#include <linux/jhash.h>
 #include <linux/proc_fs.h>
+#include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <net/checksum.h>
@@ -89,25 +91,64 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
 }
 
 /*
+ * Fairness under pressure: once the table is half full, no client prefix
+ * (an IPv4 address, an IPv6 /64) may hold more than a 1/32 share of it, at
+ * least SRC_QUOTA_MIN flows. A few real addresses completing cheap
+ * handshakes can then take at most half of the table from everyone else.
+ * Prefixes are counted in hashed buckets; the seed is per namespace and
+ * secret, so an attacker cannot aim at a victim's bucket.
+ */
+#define SRC_QUOTA_MIN	16
+
+static u16 src_bucket(const struct synguard_net *sn,
+		      const struct synguard_flow_key *k)
+{
+	const u32 *a = (__force const u32 *)k->caddr.s6_addr32;
+	u32 h = k->family == NFPROTO_IPV4 ?
+		jhash_1word(a[0], sn->src_seed) :
+		jhash_2words(a[0], a[1], sn->src_seed);
+
+	return h & (SYNGUARD_SRC_BUCKETS - 1);
+}
+
+static bool src_over_quota(struct synguard_net *sn, u16 b, int nr, int max)
+{
+	if (nr <= max / 2)
+		return false;
+	return atomic_read(&sn->src_flows[b]) >= max(max / 32, SRC_QUOTA_MIN);
+}
+
+/*
  * A flow for the client's validated ACK, in HANDOFF state. ERR_PTR(-ENOSPC)
- * when max_flows is reached, -EEXIST when a copy of the ACK got there first.
+ * when max_flows is reached, -EDQUOT when the client's prefix has its share
+ * of a table under pressure, -EEXIST when a copy of the ACK got there first.
  */
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
 					const struct synguard_synopts *co,
 					u8 announced_ws, int ifindex)
 {
+	int nr, max = READ_ONCE(sn->cfg.max_flows);
+	struct synguard_flow_key key;
 	struct synguard_flow *f;
 	int err = -ENOSPC;
+	u16 b;
 
-	if (atomic_inc_return(&sn->nr_flows) > READ_ONCE(sn->cfg.max_flows))
+	flow_key(ack, true, &key);
+	b = src_bucket(sn, &key);
+	nr = atomic_inc_return(&sn->nr_flows);
+	if (nr > max)
+		goto undo_count;
+	err = -EDQUOT;
+	if (src_over_quota(sn, b, nr, max))
 		goto undo_count;
 	err = -ENOMEM;
 	f = kmem_cache_zalloc(flow_cache, GFP_ATOMIC);
 	if (!f)
 		goto undo_count;
 	atomic_long_inc(&flows_live);
-	flow_key(ack, true, &f->key);
+	f->key = key;
+	f->src_bucket = b;
 	f->cookie = ntohl(ack->th.ack_seq) - 1;
 	f->ts = ack->opts.ts;
 	f->our_tsval = ack->opts.tsecr;
@@ -120,6 +161,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);
 	if (err)
 		goto free;
+	atomic_inc(&sn->src_flows[b]);
 	return f;
 
 free:
@@ -133,6 +175,7 @@ void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f)
 {
 	if (rhashtable_remove_fast(&sn->flows, &f->node, flow_params))
 		return;		/* someone else removed it */
+	atomic_dec(&sn->src_flows[f->src_bucket]);
 	atomic_dec(&sn->nr_flows);
 	call_rcu(&f->rcu, flow_free_rcu);
 }
@@ -382,6 +425,7 @@ void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 	u32 len = skb->len - pkt->thoff - pkt->hdrlen;
 
 	if (pkt->th.rst) {
+		set_bit(SG_FL_RST, &f->flags);
 		flow_close(f);
 		return;
 	}
@@ -478,11 +522,19 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 		flow_close(f);
 		return GC_KEEP;
 	}
+	/*
+	 * A RST ends a connection without TIME_WAIT: once the socket is gone
+	 * the flow's slot is free again. (A forged RST leaves the socket, and
+	 * the flow, in place.)
+	 */
+	if (gone && test_bit(SG_FL_RST, &f->flags))
+		return GC_REAP;
 	/* Pairs with the barrier in flow_close(). */
 	smp_rmb();
 	if (time_before(jiffies, READ_ONCE(f->closed_at) + linger))
 		return GC_KEEP;
 	if (open) {
+		clear_bit(SG_FL_RST, &f->flags);
 		clear_bit(SG_FL_CLOSED, &f->flags);
 		return GC_KEEP;
 	}
@@ -621,6 +673,7 @@ int synguard_flows_init(struct synguard_net *sn)
 	int err;
 
 	atomic_set(&sn->nr_flows, 0);
+	sn->src_seed = get_random_u32();
 	err = rhashtable_init(&sn->flows, &flow_params);
 	if (err)
 		return err;

@@ -20,6 +20,7 @@ enum {
 	SG_FL_LISTENER_FIN_ACKED,
 	SG_FL_CLOSED,		/* both FINs acked, or a RST: lingering */
 	SG_FL_NO_SOCKET,	/* the GC's last look found no local socket */
+	SG_FL_RST,		/* closed by a RST: no TIME_WAIT to keep */
 };
 
 /* Client and local endpoint; zero-padded so the whole struct is the key. */
@@ -57,6 +58,7 @@ struct synguard_flow {
 	u8 cwin_from, cwin_to;
 	bool ts;		/* timestamps on, tsval/tsecr translated */
 	int ifindex;		/* where the client came from */
+	u16 src_bucket;		/* its client's share of the table, see flow.c */
 	unsigned long flags;	/* SG_FL_* bits, atomic: both directions */
 	u32 c_fin_end;		/* sequence after the client's FIN */
 	u32 l_fin_end;		/* after the listener's FIN, its space */

@@ -3,8 +3,11 @@
  * The netfilter hooks: decide, then delegate.
  *
  * PRE_ROUTING, before defragmented packets reach the raw table and
- * conntrack: SYNs are answered with cookies, cookie ACKs handed off, client
- * packets of proxied flows translated into the listener's sequence space.
+ * conntrack: cookie ACKs are handed off, client packets of proxied flows
+ * translated into the listener's sequence space.
+ * LOCAL_IN, after every filter chain: SYNs the firewall let through are
+ * answered with cookies. A port the firewall closes to a source thus stays
+ * closed to it, and SYNs it drops do not count toward the SYN rate.
  * POST_ROUTING, after conntrack has seen the listener's packets: the
  * listener's SYN+ACK is captured, the rest translated into the cookie space.
  *
@@ -24,6 +27,8 @@
 
 #define HOOK_PRIO_IN	(NF_IP_PRI_RAW - 50)
 #define HOOK_PRIO_OUT	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+/* Last before conntrack confirms: a SYN we answer leaves no conntrack entry. */
+#define HOOK_PRIO_LOCAL	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
 
 static bool port_selected(struct synguard_net *sn, __be16 port)
 {
@@ -54,10 +59,8 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
-	if (!synguard_pkt_to_local(state->net, pkt, state->in) ||
-	    !synguard_pkt_src_ok(skb, pkt))
+	if (!synguard_pkt_dst_local(skb, pkt) || !synguard_pkt_src_ok(skb, pkt))
 		return NF_ACCEPT;
-	synguard_stat_inc(sn, SG_SYN_SEEN);
 	if (!port_selected(sn, pkt->th.dest)) {
 		synguard_stat_inc(sn, SG_PASS_PORT);
 		return NF_ACCEPT;
@@ -67,6 +70,8 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
 		return NF_ACCEPT;
 	}
+	/* Only SYNs we would answer make the rate that engages us. */
+	synguard_stat_inc(sn, SG_SYN_SEEN);
 	if (!synguard_engage(sn, lsk)) {
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
@@ -121,6 +126,33 @@ static unsigned int from_client(struct synguard_net *sn,
 }
 
 /*
+ * No flow for this hand-off. The client thinks it is connected: when the
+ * table refused it, say so with a RST at once, rather than let its data
+ * vanish until it times out. A copy of an ACK being handed off on another
+ * CPU (-EEXIST) is just dropped.
+ */
+static unsigned int refused(struct synguard_net *sn,
+			    const struct synguard_pkt *pkt,
+			    const struct net_device *in, long err)
+{
+	switch (err) {
+	case -EEXIST:
+		return NF_DROP;
+	case -ENOSPC:
+		synguard_stat_inc(sn, SG_FLOWS_FULL);
+		break;
+	case -EDQUOT:
+		synguard_stat_inc(sn, SG_FLOWS_QUOTA);
+		break;
+	default:
+		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+		break;
+	}
+	synguard_send_rst(sn, pkt, in);
+	return NF_DROP;
+}
+
+/*
  * Open the real connection: a flow first (so the listener's SYN+ACK can be
  * recognised), then the SYN, processed synchronously. If the listener
  * answered, this ACK completes its handshake, carrying any data with it.
@@ -142,13 +174,8 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	if (ws == SYNGUARD_WSCALE_NONE)
 		co->wscale = SYNGUARD_WSCALE_NONE;
 	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex);
-	if (IS_ERR(f)) {
-		if (PTR_ERR(f) == -ENOSPC)
-			synguard_stat_inc(sn, SG_FLOWS_FULL);
-		else if (PTR_ERR(f) != -EEXIST)
-			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
-		return NF_DROP;
-	}
+	if (IS_ERR(f))
+		return refused(sn, pkt, in, PTR_ERR(f));
 	synguard_inject_syn(skb, pkt, co);
 	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
 		synguard_flow_del(sn, f);
@@ -311,14 +338,29 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 		else if (f)
 			return from_client(sn, f, skb, &pkt);
 	}
-	if (pkt.th.rst)
+	/* SYNs are answered past the firewall, in hook_local(). */
+	if (pkt.th.rst || pkt.th.syn || !pkt.th.ack)
 		return NF_ACCEPT;
-	if (pkt.th.syn)
-		return pkt.th.ack || pkt.th.fin ? NF_ACCEPT :
-						  on_syn(sn, skb, &pkt, state);
-	if (pkt.th.ack)
-		return on_ack(sn, skb, &pkt, state);
-	return NF_ACCEPT;
+	return on_ack(sn, skb, &pkt, state);
+}
+
+/*
+ * A SYN the firewall accepted. A flow's own SYNs (the hand-off SYN, a SYN
+ * relayed on an open flow) were decided in PRE_ROUTING.
+ */
+static unsigned int hook_local(void *priv, struct sk_buff *skb,
+			       const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = synguard_pernet(state->net);
+	struct synguard_pkt pkt;
+
+	if ((state->in->flags & IFF_LOOPBACK) ||
+	    synguard_pkt_parse(skb, state->pf, &pkt) != SYNGUARD_PKT_TCP ||
+	    !pkt.th.syn || pkt.th.ack || pkt.th.rst || pkt.th.fin)
+		return NF_ACCEPT;
+	if (atomic_read(&sn->nr_flows) && synguard_flow_find(sn, &pkt, true))
+		return NF_ACCEPT;
+	return on_syn(sn, skb, &pkt, state);
 }
 
 static unsigned int from_listener(struct synguard_net *sn,
@@ -367,6 +409,12 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 		.priority = HOOK_PRIO_IN,
 	},
 	{
+		.hook = hook_local,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = HOOK_PRIO_LOCAL,
+	},
+	{
 		.hook = hook_out,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
@@ -377,6 +425,12 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_PRE_ROUTING,
 		.priority = HOOK_PRIO_IN,
+	},
+	{
+		.hook = hook_local,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = HOOK_PRIO_LOCAL,
 	},
 	{
 		.hook = hook_out,

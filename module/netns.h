@@ -9,6 +9,7 @@
 #include "cookie.h"
 
 #define SYNGUARD_PORTS	65536
+#define SYNGUARD_SRC_BUCKETS	1024
 
 enum synguard_mode {
 	SYNGUARD_MODE_OFF = 0,
@@ -61,6 +62,9 @@ struct synguard_net {
 	struct synguard_stats __percpu *stats;
 	struct rhashtable flows;
 	atomic_t nr_flows;
+	/* Flows per client prefix (hashed with src_seed), see flow.c. */
+	atomic_t src_flows[SYNGUARD_SRC_BUCKETS];
+	u32 src_seed;
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;	/* GC position, kept across runs */
 	struct synguard_adaptive adaptive;

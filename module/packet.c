@@ -128,6 +128,21 @@ bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt,
 }
 
 /*
+ * Past routing (LOCAL_IN): was this segment routed to one of our unicast
+ * addresses? tcp_v4_conn_request() and tcp_v6_conn_request() drop SYNs to
+ * broadcast and multicast destinations, which also reach LOCAL_IN.
+ */
+bool synguard_pkt_dst_local(const struct sk_buff *skb,
+			    const struct synguard_pkt *pkt)
+{
+	if (!skb_dst(skb))
+		return false;
+	if (is_v4(pkt))
+		return skb_rtable(skb)->rt_type == RTN_LOCAL;
+	return ipv6_unicast_destination(skb);
+}
+
+/*
  * Would the kernel answer this SYN at all? Not if it came as a link-layer
  * broadcast or multicast (tcp_v4_rcv() drops those), nor from a source no
  * TCP peer can have: routing drops such martians only after our hook, and
@@ -576,6 +591,23 @@ static void synack_cookie(const struct synguard_pkt *syn,
 		seg->flags |= TCPHDR_ECE;
 }
 
+/* Build @seg and send it on @dst (whose reference it takes), untracked. */
+static int seg_send(struct synguard_net *sn, u8 family,
+		    const struct synguard_seg *seg, struct dst_entry *dst)
+{
+	struct sk_buff *skb = seg_build(family, seg);
+
+	if (!skb) {
+		dst_release(dst);
+		return -ENOMEM;
+	}
+	skb_dst_set(skb, dst);
+	seg_untrack(skb);
+	if (family == NFPROTO_IPV4)
+		return ip_local_out(sn->net, NULL, skb);
+	return ip6_local_out(sn->net, NULL, skb);
+}
+
 int synguard_send_synack(struct synguard_net *sn,
 			 const struct synguard_pkt *syn,
 			 const struct sock *listener,
@@ -591,7 +623,6 @@ int synguard_send_synack(struct synguard_net *sn,
 		.flags = TCPHDR_SYN | TCPHDR_ACK,
 	};
 	struct dst_entry *dst;
-	struct sk_buff *skb;
 
 	dst = route(sn->net, syn, in);
 	if (IS_ERR(dst))
@@ -605,16 +636,32 @@ int synguard_send_synack(struct synguard_net *sn,
 	 */
 	synack_cookie(syn, listener, dst, keys, &seg);
 
-	skb = seg_build(syn->family, &seg);
-	if (!skb) {
-		dst_release(dst);
-		return -ENOMEM;
-	}
-	skb_dst_set(skb, dst);
-	seg_untrack(skb);
-	if (is_v4(syn))
-		return ip_local_out(sn->net, NULL, skb);
-	return ip6_local_out(sn->net, NULL, skb);
+	return seg_send(sn, syn->family, &seg, dst);
+}
+
+/*
+ * A RST for the client of @ack (RFC 9293: seq = the ACK's ack, no ACK bit),
+ * back the way the ACK came. Best effort: the client's retransmission
+ * meets the same answer.
+ */
+void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
+		       const struct net_device *in)
+{
+	struct synguard_seg seg = {
+		.saddr = &ack->daddr,
+		.daddr = &ack->saddr,
+		.sport = ack->th.dest,
+		.dport = ack->th.source,
+		.seq = ntohl(ack->th.ack_seq),
+		.flags = TCPHDR_RST,
+		.opts.wscale = SYNGUARD_WSCALE_NONE,
+	};
+	struct dst_entry *dst = route(sn->net, ack, in);
+
+	if (IS_ERR(dst))
+		return;
+	seg.ttl = is_v4(ack) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
+	seg_send(sn, ack->family, &seg, dst);
 }
 
 /* ---- SYN to the listener ---------------------------------------------- */

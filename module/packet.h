@@ -63,6 +63,8 @@ enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 					  struct synguard_pkt *pkt);
 bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt,
 			   const struct net_device *in);
+bool synguard_pkt_dst_local(const struct sk_buff *skb,
+			    const struct synguard_pkt *pkt);
 bool synguard_pkt_src_ok(const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt);
 struct sock *synguard_pkt_listener(struct net *net,
@@ -97,6 +99,8 @@ int synguard_handoff_wscale(struct synguard_net *sn,
 			    const struct sock *lsk,
 			    const struct synguard_synopts *co,
 			    const struct net_device *in, u8 *ws);
+void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
+		       const struct net_device *in);
 int synguard_inject_syn(const struct sk_buff *ack,
 			const struct synguard_pkt *pkt,
 			const struct synguard_synopts *o);

@@ -21,6 +21,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_HANDOFF_OK] = "handoff_ok",
 	[SG_HANDOFF_FAIL] = "handoff_fail",
 	[SG_FLOWS_FULL] = "flows_full",
+	[SG_FLOWS_QUOTA] = "flows_quota",
 	[SG_PASS_NO_LISTENER] = "pass_no_listener",
 	[SG_PASS_PORT] = "pass_port",
 	[SG_PASS_OFF] = "pass_off",

@@ -16,6 +16,7 @@ enum synguard_stat {
 	SG_HANDOFF_OK,		/* connections opened to the listener */
 	SG_HANDOFF_FAIL,	/* listener did not answer the hand-off SYN */
 	SG_FLOWS_FULL,		/* hand-offs refused: max_flows reached */
+	SG_FLOWS_QUOTA,		/* hand-offs refused: the client's share is used */
 	SG_PASS_NO_LISTENER,	/* SYNs passed: nothing listens (kernel RSTs) */
 	SG_PASS_PORT,		/* SYNs passed: port not in `ports` */
 	SG_PASS_OFF,		/* SYNs passed: mode 0 or not engaged */

@@ -7,11 +7,11 @@
 #     the flows gauge says 3, three flows are listed "established".
 #  2. A 4th connection is refused by synguard. Its client still completes
 #     the handshake (the SYN+ACK is a stateless cookie), but the ACK that
-#     would hand it off finds the table full and is dropped (flows_full):
-#     the listener never sees the connection, nothing comes back, and the
-#     client's data is retransmitted into the void. The test checks that no
-#     echo arrives within 4 s, flows_full moved, the gauge stays 3 and the
-#     listener has only 3 connections, and reports what the client saw.
+#     would hand it off finds the table full (flows_full) and is answered
+#     with a RST: the listener never sees the connection, and the client
+#     learns at once instead of sending into the void. The test checks that
+#     no echo arrives, the client saw the reset, flows_full moved, the gauge
+#     stays 3 and the listener has only 3 connections.
 #  3. The 3 are closed: after the 2*MSL linger the flows are gone (gauge 0,
 #     no sooner than 2*MSL - 0.5 s after the close was requested, and no
 #     later than 2*MSL + 5 s: a loaded TCG guest runs late) and a new
@@ -132,6 +132,8 @@ sed 's/^/# 4th client: /' "$tmpd/fourth.log"
 sed 's/^/# 4th client ss: /' "$tmpd/fourth.ss"
 ! grep -q "echo b'ping" "$tmpd/fourth.log"
 ksft_check $? "the 4th connection gets no working connection (no echo within 4 s)"
+grep -q "Errno 104\|reset" "$tmpd/fourth.log"
+ksft_check $? "the 4th client is told at once with a RST"
 full=$(sg_stat "$server" flows_full)
 [ "$full" -gt "$full0" ]
 ksft_check $? "flows_full moved by $((full - full0))"
