@@ -360,7 +360,7 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg)
 
 /*
  * Back the way the SYN came. In a VRF (the SYN arrived on its device, see
- * hook_in()) the route is looked up in the VRF's table.
+ * hook_local()) the route is looked up in the VRF's table.
  */
 static struct dst_entry *route_v4(struct net *net,
 				  const struct synguard_pkt *syn,
@@ -398,19 +398,12 @@ static struct dst_entry *route_v6(struct net *net,
 		.fl6_sport = syn->th.dest,
 		.fl6_dport = syn->th.source,
 	};
-	struct dst_entry *dst;
-	int err;
 
 	/* A link-local peer is only reachable through the interface it used. */
 	if (ipv6_addr_type(&syn->saddr) & IPV6_ADDR_LINKLOCAL)
 		fl6.flowi6_oif = in->ifindex;
-	dst = ip6_route_output(net, NULL, &fl6);
-	err = dst->error;
-	if (err) {
-		dst_release(dst);
-		return ERR_PTR(err);
-	}
-	return dst;
+	/* With the IPsec policy lookup, as ip_route_output_key() does for v4. */
+	return ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
 }
 
 static u8 announced_wscale(const struct synguard_net *sn, u8 client_ws,
@@ -702,6 +695,11 @@ int synguard_inject_syn(const struct sk_buff *ack,
 	skb->dev = ack->dev;
 	skb->pkt_type = PACKET_HOST;
 	skb->mark = ack->mark;
+	/*
+	 * The ACK's extensions, its IPsec secpath above all: an input policy
+	 * that requires ESP must find the SYN came the same (decrypted) way.
+	 */
+	skb_ext_copy(skb, ack);
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	/* Same link-layer header as the ACK, so packet taps decode it. */
 	if (skb_mac_header_was_set(ack) && ack->mac_len &&
