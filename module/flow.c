@@ -67,6 +67,7 @@ static void flow_key(const struct synguard_pkt *pkt, bool from_client,
 {
 	memset(key, 0, sizeof(*key));
 	key->family = pkt->family;
+	key->l3index = pkt->l3index;
 	if (from_client) {
 		key->caddr = pkt->saddr;
 		key->laddr = pkt->daddr;
@@ -156,6 +157,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->client_ws = co->wscale;
 	f->announced_ws = announced_ws;
 	f->ifindex = ifindex;
+	f->sdif = ack->sdif;
 	f->state = SG_FLOW_HANDOFF;
 	f->created = jiffies;
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);
@@ -485,7 +487,7 @@ static bool gc_socket_gone(struct synguard_net *sn, struct synguard_flow *f,
 
 	sk = synguard_sock_lookup(sn->net, f->key.family, &f->key.caddr,
 				  f->key.cport, &f->key.laddr, f->key.lport,
-				  f->ifindex);
+				  f->ifindex, f->sdif);
 	*open = sk && sk->sk_state != TCP_TIME_WAIT;
 	if (sk) {
 		sock_gen_put(sk);

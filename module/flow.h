@@ -31,6 +31,7 @@ struct synguard_flow_key {
 	__be16 lport;
 	u8 family;
 	u8 pad[3];
+	int l3index;	/* VRF: identical tuples in two VRFs differ here */
 };
 
 /*
@@ -58,6 +59,7 @@ struct synguard_flow {
 	u8 cwin_from, cwin_to;
 	bool ts;		/* timestamps on, tsval/tsecr translated */
 	int ifindex;		/* where the client came from */
+	int sdif;		/* VRF: the slave it came in on, else 0 */
 	u16 src_bucket;		/* its client's share of the table, see flow.c */
 	unsigned long flags;	/* SG_FL_* bits, atomic: both directions */
 	u32 c_fin_end;		/* sequence after the client's FIN */

@@ -316,7 +316,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	 */
 	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
 		return NF_ACCEPT;
-	switch (synguard_pkt_parse(skb, state->pf, &pkt)) {
+	switch (synguard_pkt_parse(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
 		return NF_ACCEPT;
 	case SYNGUARD_PKT_BAD:
@@ -355,7 +355,8 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 	struct synguard_pkt pkt;
 
 	if ((state->in->flags & IFF_LOOPBACK) ||
-	    synguard_pkt_parse(skb, state->pf, &pkt) != SYNGUARD_PKT_TCP ||
+	    synguard_pkt_parse(skb, state->pf, state->in, &pkt) !=
+	    SYNGUARD_PKT_TCP ||
 	    !pkt.th.syn || pkt.th.ack || pkt.th.rst || pkt.th.fin)
 		return NF_ACCEPT;
 	if (atomic_read(&sn->nr_flows) && synguard_flow_find(sn, &pkt, true))
@@ -393,7 +394,8 @@ static unsigned int hook_out(void *priv, struct sk_buff *skb,
 
 	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
 	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out) ||
-	    synguard_pkt_parse(skb, state->pf, &pkt) != SYNGUARD_PKT_TCP)
+	    synguard_pkt_parse(skb, state->pf, state->out, &pkt) !=
+	    SYNGUARD_PKT_TCP)
 		return NF_ACCEPT;
 	f = synguard_flow_find(sn, &pkt, false);
 	if (!f)

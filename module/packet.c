@@ -66,7 +66,12 @@ static bool parse_l3_v6(struct sk_buff *skb, struct synguard_pkt *pkt)
 	return true;
 }
 
+/*
+ * @dev: the device the hook runs for. Its L3 domain (VRF) is part of a
+ * flow's key: identical tuples in two VRFs are two connections.
+ */
 enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
+					  const struct net_device *dev,
 					  struct synguard_pkt *pkt)
 {
 	const struct tcphdr *th;
@@ -81,6 +86,7 @@ enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 		return SYNGUARD_PKT_OTHER;
 	/* Socket lookups match VRF bindings on it, as the kernel's do. */
 	pkt->sdif = family == NFPROTO_IPV4 ? inet_sdif(skb) : inet6_sdif(skb);
+	pkt->l3index = l3mdev_master_ifindex_rcu(dev);
 
 	th = skb_header_pointer(skb, pkt->thoff, sizeof(pkt->th), &pkt->th);
 	if (!th)
@@ -196,16 +202,16 @@ struct sock *synguard_pkt_listener(struct net *net,
 struct sock *synguard_sock_lookup(struct net *net, u8 family,
 				  const struct in6_addr *caddr, __be16 cport,
 				  const struct in6_addr *laddr, __be16 lport,
-				  int ifindex)
+				  int ifindex, int sdif)
 {
 	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
 
 	if (family == NFPROTO_IPV4)
 		return __inet_lookup_established(net, hinfo, caddr->s6_addr32[0],
 						 cport, laddr->s6_addr32[0],
-						 ntohs(lport), ifindex, 0);
+						 ntohs(lport), ifindex, sdif);
 	return __inet6_lookup_established(net, hinfo, caddr, cport, laddr,
-					  ntohs(lport), ifindex, 0);
+					  ntohs(lport), ifindex, sdif);
 }
 
 /*
@@ -225,7 +231,7 @@ enum synguard_owner synguard_pkt_owner(struct net *net,
 
 	sk = synguard_sock_lookup(net, pkt->family, &pkt->saddr,
 				  pkt->th.source, &pkt->daddr, pkt->th.dest,
-				  in->ifindex);
+				  in->ifindex, pkt->sdif);
 	if (!sk)
 		return SYNGUARD_OWNER_NONE;
 	owner = sk->sk_state == TCP_TIME_WAIT ? SYNGUARD_OWNER_TW :
@@ -265,7 +271,7 @@ bool synguard_syn_is_new(struct net *net, const struct synguard_pkt *syn,
 
 	sk = synguard_sock_lookup(net, syn->family, &syn->saddr,
 				  syn->th.source, &syn->daddr, syn->th.dest,
-				  in->ifindex);
+				  in->ifindex, syn->sdif);
 	if (!sk)
 		return true;
 	is_new = sk->sk_state == TCP_TIME_WAIT && tw_takes_syn(sk, syn);
@@ -692,7 +698,18 @@ int synguard_inject_syn(const struct sk_buff *ack,
 
 	if (!skb)
 		return -ENOMEM;
+	/*
+	 * In a VRF the ACK is on the VRF device by now: enter on the slave it
+	 * came in on, so that sockets bound to the slave see it as the kernel
+	 * would (and the VRF pass follows as usual).
+	 */
 	skb->dev = ack->dev;
+	if (pkt->sdif)
+		skb->dev = dev_get_by_index_rcu(dev_net(ack->dev), pkt->sdif);
+	if (!skb->dev) {
+		kfree_skb(skb);
+		return -ENODEV;
+	}
 	skb->pkt_type = PACKET_HOST;
 	skb->mark = ack->mark;
 	/*

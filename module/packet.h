@@ -26,6 +26,7 @@ struct synguard_pkt {
 	u8 ttl;
 	u8 tos;				/* IPv4 TOS / IPv6 traffic class */
 	int sdif;			/* VRF: the slave it came in on */
+	int l3index;			/* VRF: its device's ifindex, else 0 */
 	struct in6_addr saddr;
 	struct in6_addr daddr;
 	unsigned int thoff;		/* TCP header offset from skb->data */
@@ -60,6 +61,7 @@ static inline u32 synguard_ts_now(void)
 }
 
 enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
+					  const struct net_device *dev,
 					  struct synguard_pkt *pkt);
 bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt,
 			   const struct net_device *in);
@@ -73,7 +75,7 @@ struct sock *synguard_pkt_listener(struct net *net,
 struct sock *synguard_sock_lookup(struct net *net, u8 family,
 				  const struct in6_addr *caddr, __be16 cport,
 				  const struct in6_addr *laddr, __be16 lport,
-				  int ifindex);
+				  int ifindex, int sdif);
 enum synguard_owner {
 	SYNGUARD_OWNER_NONE,	/* no socket for this tuple */
 	SYNGUARD_OWNER_TW,	/* a TIME_WAIT socket */
