@@ -22,6 +22,7 @@
 #include "engage.h"
 #include "flow.h"
 #include "hooks.h"
+#include "icmp.h"
 #include "packet.h"
 #include "stats.h"
 
@@ -318,6 +319,8 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	switch (synguard_pkt_parse(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
+		/* An ICMP error may quote a relayed segment: never dropped. */
+		synguard_icmp_in(sn, skb, state->pf, state->in);
 		return NF_ACCEPT;
 	case SYNGUARD_PKT_BAD:
 		return on_bad(sn, &pkt, state);

@@ -33,6 +33,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_FLOWS_EXPIRED] = "flows_expired",
 	[SG_GC_REAPED] = "gc_reaped",
 	[SG_ENGAGE_ON] = "engage_on",
+	[SG_ICMP_XLATE] = "icmp_xlate",
 };
 
 /*

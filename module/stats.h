@@ -28,6 +28,7 @@ enum synguard_stat {
 	SG_FLOWS_EXPIRED,	/* flows freed after their 2 * MSL linger */
 	SG_GC_REAPED,		/* flows freed because their socket was gone */
 	SG_ENGAGE_ON,		/* times adaptive mode engaged */
+	SG_ICMP_XLATE,		/* ICMP errors quoting a relayed segment, translated */
 	SG_STAT_MAX
 };
 

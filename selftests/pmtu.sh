@@ -1,0 +1,144 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Path MTU discovery through the relay. client -- router -- server, where
+# the router's link towards the client has MTU 1400 and both hosts 1500:
+# the client announces MSS 1460, the server's full-sized segments do not
+# fit, and the router answers them with ICMP "fragmentation needed" (IPv4)
+# or ICMPv6 "packet too big". Those quote the segment as synguard sent it,
+# with a cookie-space seq; synguard must move it back into the listener's
+# space, or tcp_v4_err()/tcp_v6_err() ignore the error as out of window and
+# the transfer stalls.
+#
+# For IPv4 and IPv6, a 4 MiB HTTP fetch with mode=0 (the baseline), then
+# with mode=2: it arrives intact within curl's time limit, the server
+# learned the path MTU (the route cache is flushed between rounds), no ICMP
+# error was found out of window, icmp_xlate moved, and the relayed fetch
+# takes no more than twice the baseline's time plus a second.
+#
+# timeout: 240
+
+source "$(dirname "$0")/lib.sh"
+
+PORT=8080
+PY=/usr/bin/python3
+MTU=1400
+C4=10.0.1.1 R4C=10.0.1.2 R4S=10.0.2.1 S4=10.0.2.2
+C6=fd00:10:0:1::1 S6=fd00:10:0:2::2
+MAXTIME=30	# s, for one fetch; a stalled one fails after this
+SLACK=1		# s, on top of twice the baseline's time
+
+for t in curl nstat md5sum; do
+	checktool "command -v $t" "run test without $t"
+done
+checktool "$PY -c pass" "run test without python3"
+
+trap cleanup_all EXIT
+tmpd=$(mktemp -d)
+
+setup_ns client router server || exit
+# shellcheck disable=SC2154 # set by setup_ns
+{
+	veth_pair "$client" "$router" $C4/24 $R4C/24 &&
+		to_client=$VETH2 &&
+		veth_pair "$router" "$server" $R4S/24 $S4/24
+} || skip_test "cannot make the veth pairs"
+if ! ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1 ||
+	! ip netns exec "$router" sysctl -qw net.ipv6.conf.all.forwarding=1; then
+	skip_test "cannot make the router forward"
+fi
+ip -n "$router" link set "$to_client" mtu $MTU || skip_test "cannot set the MTU"
+in_c() { ip netns exec "$client" "$@"; }
+in_s() { ip netns exec "$server" "$@"; }
+# Each round starts from the same state: no metrics from the one before.
+in_s sysctl -qw net.ipv4.tcp_no_metrics_save=1
+load_synguard mode=0 msl=30 || exit
+dmesg_mark
+
+mkdir "$tmpd/www"
+head -c 4M /dev/urandom >"$tmpd/www/blob"
+echo hello >"$tmpd/www/small"
+want=$(md5sum <"$tmpd/www/blob")
+ip netns exec "$server" "$PY" -m http.server --bind :: --directory "$tmpd/www" \
+	$PORT >"$tmpd/http.log" 2>&1 &
+bg_track $!
+wait_port_listen "$server" $PORT || { ksft_fail "HTTP server listens"; exit "$ksft_fail"; }
+
+# route_mtu FAMILY DST: the path MTU the server has learned towards DST.
+route_mtu() {
+	ip -n "$server" "-$1" route get "$2" | sed -nE 's/.* mtu ([0-9]+).*/\1/p'
+}
+
+# flush FAMILY: forget learned path MTUs (route cache, IPv6 exceptions).
+flush() { ip -n "$server" "-$1" route flush cache; }
+
+# fetch URL: the blob, intact; its time in seconds in $took.
+fetch() {
+	local out
+	took=''
+	rm -f "$tmpd/got"
+	out=$(in_c curl -sS --fail --noproxy '*' --connect-timeout 10 \
+		--max-time $MAXTIME -w '%{time_total}' -o "$tmpd/got" "$1") ||
+		return 1
+	took=$out
+	[ "$(md5sum <"$tmpd/got")" = "$want" ]
+}
+
+# round FAMILY CLIENT URL MODE: one fetch with that mode, the path MTU
+# learned from scratch; fails if the fetch did. Leaves the synguard
+# counters in SG_SNAP and TcpExtOutOfWindowIcmps in $oow0 as they were
+# before the fetch.
+round() {
+	local fam=$1 dst=$2 url=$3 mode=$4 tag="IPv$1 mode=$4" rc
+	flush "$fam"
+	[ -z "$(route_mtu "$fam" "$dst")" ]
+	ksft_check $? "$tag: no path MTU known before the fetch" || return
+	in_s sysctl -qw net.synguard.mode="$mode"
+	sg_snap "$server"
+	oow0=$(nstat_val "$server" TcpExtOutOfWindowIcmps)
+	fetch "$url"
+	rc=$?
+	ksft_check $rc "$tag: 4 MiB intact within ${MAXTIME}s (${took:-?}s)"
+	[ "$(route_mtu "$fam" "$dst")" = $MTU ]
+	ksft_check $? "$tag: the server learned path MTU $MTU"
+	return $rc
+}
+
+# relayed FAMILY: what the mode=2 round must show besides the fetch.
+relayed() {
+	local fam=$1 oow
+	expect_delta "$server" handoff_ok -ge 1 "IPv$fam: the fetch was relayed"
+	expect_delta "$server" icmp_xlate -ge 1 "IPv$fam: the router's ICMP errors translated"
+	oow=$(($(nstat_val "$server" TcpExtOutOfWindowIcmps) - oow0))
+	[ "$oow" = 0 ]
+	ksft_check $? "IPv$fam: no ICMP error found out of window ($oow)"
+}
+
+# in_time BASE: the last fetch took at most 2 * BASE + SLACK seconds.
+in_time() {
+	awk -v t="$took" -v b="$1" -v s=$SLACK 'BEGIN { exit !(t <= 2 * b + s) }'
+	ksft_check $? "relayed fetch ${took}s, baseline ${1}s: within 2x + ${SLACK}s"
+}
+
+# ---- plain connectivity through the router
+in_c curl -sS --fail --max-time 10 -o /dev/null "http://$S4:$PORT/small" &&
+	in_c curl -sS --fail --max-time 10 -o /dev/null "http://[$S6]:$PORT/small"
+ksft_check $? "small fetches over IPv4 and IPv6 through the router" || exit
+
+for fam in 4 6; do
+	if [ $fam = 4 ]; then
+		dst=$C4 url="http://$S4:$PORT/blob"
+	else
+		dst=$C6 url="http://[$S6]:$PORT/blob"
+	fi
+	round $fam $dst "$url" 0 || continue
+	base=$took
+	round $fam $dst "$url" 2
+	fetched=$?
+	relayed $fam
+	[ $fetched = 0 ] && in_time "$base"
+done
+
+cleanup_bg
+check_dmesg_clean
+ksft_exit
