@@ -9,8 +9,10 @@
 # run in parallel, one host core each (TCG is single-threaded).
 #
 # A test exits 0 to pass, 4 to skip, anything else fails it. It may set its
-# own timeout (seconds, default 300) with a comment line "# timeout: N";
-# vm-run gets that plus boot_allowance for booting and powering off.
+# own timeout (seconds, default 300) with a comment line "# timeout: N", or
+# "# timeout: N + ${KNOB:-D}" when it runs for as long as the environment
+# variable KNOB says (D when unset; vm-run passes FUZZ_* knobs to the
+# guest); vm-run gets that plus boot_allowance for booting and powering off.
 #
 # Output is TAP 13, numbered in the order results arrive; each result is
 # preceded by the test's output as "# " lines (on failure also the console
@@ -81,10 +83,20 @@ mkdir -p "$logdir" || exit 2
 # shellcheck disable=SC2012 # names are ours, no odd characters
 ls -dt "$cache"/selftests/*/ | tail -n +21 | xargs -r rm -rf
 
-# test_timeout FILE: its "# timeout: N" line, or the default.
+# test_timeout FILE: its "# timeout: N [+ ${KNOB:-D}]" line, or the
+# default.
 test_timeout() {
-	local t
-	t=$(sed -n 's/^#[[:space:]]*timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+	local line t knob def
+	line=$(grep -m1 -E '^#[[:space:]]*timeout:[[:space:]]*[0-9]' "$1")
+	t=$(sed -E 's/^#[[:space:]]*timeout:[[:space:]]*([0-9]+).*/\1/' <<<"$line")
+	knob=$(sed -nE 's/.*\+[[:space:]]*\$\{([A-Z_][A-Z0-9_]*):-([0-9]+)\}.*/\1/p' <<<"$line")
+	def=$(sed -nE 's/.*\+[[:space:]]*\$\{([A-Z_][A-Z0-9_]*):-([0-9]+)\}.*/\2/p' <<<"$line")
+	if [ -n "$knob" ]; then
+		case "${!knob:-}" in
+		'' | *[!0-9]*) t=$((t + def)) ;;
+		*) t=$((t + ${!knob})) ;;
+		esac
+	fi
 	echo "${t:-$default_timeout}"
 }
 
