@@ -69,10 +69,10 @@ fetch() {
 		[ "$(sha256sum <"$got")" = "$want" ]
 }
 
-# transfer KIND FAMILY: one checked transfer; logs "KIND FAMILY ts=N ok|bad"
-# into $tmpd/transfers.
+# transfer KIND FAMILY: one checked transfer; logs "KIND FAMILY ts=N Ts
+# ok|bad" (T: how long it took) into $tmpd/transfers.
 transfer() {
-	local ts rc
+	local ts rc t0=$SECONDS
 	ts=$(in_c sysctl -n net.ipv4.tcp_timestamps)
 	case "$1 $2" in
 	"http 4") fetch "http://$S4:$HTTP/blob" ;;
@@ -81,7 +81,8 @@ transfer() {
 	"echo 6") echo_roundtrip "$client" $S6 $ECHO ;;
 	esac
 	rc=$?
-	echo "$1 $2 ts=$ts $([ $rc = 0 ] && echo ok || echo bad)" >>"$tmpd/transfers"
+	echo "$1 $2 ts=$ts $((SECONDS - t0))s $([ $rc = 0 ] && echo ok || echo bad)" \
+		>>"$tmpd/transfers"
 	return $rc
 }
 
@@ -120,7 +121,7 @@ victims() {
 	while :; do
 		a=$S4
 		[ $((i % 2)) = 1 ] && a=$S6
-		if echo_client "$client" $a $VICTIM /dev/null "" 262144; then
+		if echo_client "$client" $a $VICTIM /dev/null; then
 			echo ok >>"$tmpd/victims"
 		else
 			echo broken >>"$tmpd/victims"
@@ -159,6 +160,7 @@ wait $fuzzer
 rc=$?
 [ -s "$tmpd/fuzz.err" ] && sed 's/^/#   fuzzer: /' "$tmpd/fuzz.err" | tail -20
 ksft_check $rc "the fuzzer ran for $FUZZ_SECONDS s"
+ksft_info "transfers (kind family timestamps time verdict): $(paste -sd, "$tmpd/transfers")"
 ksft_info "fuzzer: $(cat "$tmpd/fuzz.json")"
 
 total=$(wc -l <"$tmpd/transfers")
@@ -208,4 +210,5 @@ cleanup_bg
 unload_synguard && ! synguard_loaded
 ksft_check $? "rmmod with the fuzzed flows still in the table"
 check_dmesg_clean
+ksft_info "the test took $SECONDS s"
 ksft_exit

@@ -815,6 +815,10 @@ class Fuzzer:
         live = [c for c in self.live.values() if c.out is not None]
         if not live:
             return self.gen_ack()
+        # the checked transfers half of the time, however many victims
+        safe = [c for c in live if c.safe]
+        if safe and self.m.chance(0.5):
+            live = safe
         c = self.r.choice(live)
         seg = c.out.copy()
         seg.full_len = c.out.full_len
