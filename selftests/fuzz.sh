@@ -22,7 +22,7 @@
 # there; the kernel log stays clean. FUZZ_SEED picks the fuzzer's seed
 # (default: random, printed), FUZZ_RATE its packets per second (150).
 #
-# timeout: 180 + ${FUZZ_SECONDS:-30}
+# timeout: 240 + ${FUZZ_SECONDS:-30}
 
 source "$(dirname "$0")/lib.sh"
 
@@ -196,7 +196,7 @@ if [ -s "$tmpd/backwards" ]; then
 	sed 's/^/#   /' "$tmpd/backwards" | head -20
 	false
 else
-	[ "$samples" -ge $((FUZZ_SECONDS / 2)) ]
+	[ "$samples" -ge 10 ]
 fi
 ksft_check $? "no counter went backwards in $samples samples"
 

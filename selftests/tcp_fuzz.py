@@ -71,6 +71,7 @@ MAX_COPY = 1200		# payload bytes kept of a learned segment
 MAX_LEARNED = 64	# live connections remembered
 MAX_OWN = 24		# own connections open at once
 MAX_DRAIN = 256		# learned packets read per loop
+ACTIVE = 1.0		# s: a connection that sent since is active
 
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 1, 2, 4, 8, 16, 32, 64, 128
 FAR = 1 << 24
@@ -140,10 +141,11 @@ def parse_opts(opts):
         if kind == 1:
             i += 1
             continue
-        if i + 1 >= len(opts) or opts[i + 1] < 2 or i + opts[i + 1] > len(opts):
+        size = opts[i + 1] if i + 1 < len(opts) else 0
+        if size < 2 or i + size > len(opts):
             break
-        out.append((kind, opts[i + 2:i + opts[i + 1]]))
-        i += opts[i + 1]
+        out.append((kind, opts[i + 2:i + size]))
+        i += size
     return out
 
 
@@ -245,19 +247,21 @@ class Mutator:
         if pick == 6:
             return bytes((29, r.choice((4, 16, 20)))) + r.randbytes(14)
         if pick == 7:
-            return bytes((30, r.randint(2, 20))) + r.randbytes(r.randint(0, 18))
+            return bytes((30, r.randint(2, 20))) + r.randbytes(
+                r.randint(0, 18))
         if pick == 8:
             return bytes((34, r.choice((2, 6, 10, 18)))) + r.randbytes(16)
         if pick == 9:
-            return bytes((r.choice((2, 3, 4, 5, 8)), r.choice((0, 1, 40, 255))))
+            return bytes((r.choice((2, 3, 4, 5, 8)),	# bad lengths
+                          r.choice((0, 1, 40, 255))))
         if pick == 10:
-            kind = r.randint(9, 255)
-            return bytes((kind, r.randint(2, 12))) + r.randbytes(r.randint(0, 10))
+            kind, size = r.randint(9, 255), r.randint(2, 12)
+            return bytes((kind, size)) + r.randbytes(r.randint(0, 10))
         if pick == 11:
             return b"\x00" + r.randbytes(r.randint(0, 3))
         if pick == 12:
             return b"\x01" * r.randint(1, 4)
-        if pick == 13:
+        if pick == 13:		# a length, no body
             return bytes((r.choice((2, 3, 8, 5)), r.randint(2, 10)))
         return r.randbytes(r.randint(1, 12))
 
@@ -271,7 +275,7 @@ class Mutator:
             if self.chance(0.7):
                 o += struct.pack("!BBII", 8, 10, self.u32(), 0)
             if self.chance(0.7):
-                o += b"\x01" + struct.pack("!BBB", 3, 3, r.choice((0, 7, 14, 15)))
+                o += struct.pack("!BBBB", 1, 3, 3, r.choice((0, 7, 14, 15)))
         else:
             o = b"".join(self.option(ts, sack_base)
                          for _ in range(r.randint(0, 5)))
@@ -353,8 +357,7 @@ class Wire:
         if kind == 43:		# routing: type 0 or 2 or other
             rtype = r.choice((0, 2, r.randint(3, 255)))
             left = r.choice((0, 0, 1))
-            body = struct.pack("!BBBB4x16s", nh, 2, rtype, left, dst)
-            return body
+            return struct.pack("!BBBB4x16s", nh, 2, rtype, left, dst)
         if kind == 44:		# atomic fragment
             return struct.pack("!BBHI", nh, 0, 0, r.getrandbits(32))
         # hop-by-hop (0) or destination options (60)
@@ -362,19 +365,18 @@ class Wire:
         if pick == 0:
             opts = b"\x01\x04" + bytes(4)			# PadN
         elif pick == 1:
-            opts = b"\x05\x02\x00\x00\x01\x00"		# router alert + Pad1 + PadN(0)
+            opts = b"\x05\x02\x00\x00\x01\x00"	# router alert, PadN
         elif pick == 2:
             # unknown option, "skip" action
             opts = bytes((r.randint(0, 0x1f) | 0x18, 4)) + r.randbytes(4)
         elif pick == 3:
             # unknown option, discard / ICMP actions
-            opts = bytes((r.choice((0x40, 0x80, 0xc0)) | 0x1e, 4)) + bytes(4)
+            kind = r.choice((0x40, 0x80, 0xc0)) | 0x1e
+            opts = bytes((kind, 4)) + bytes(4)
         else:
             opts = r.randbytes(6)
-        length = 0
-        if self.r.random() < 0.1:
-            length = r.randint(1, 30)	# claims more than there is
-            return struct.pack("!BB", nh, length) + opts
+        # now and then, a length that claims more than there is
+        length = r.randint(1, 30) if r.random() < 0.1 else 0
         return struct.pack("!BB", nh, length) + opts
 
     def with_ext6(self, proto, l4, dst):
@@ -453,7 +455,8 @@ class Wire:
         else:
             pkts.append(self.ip6(src, dst, proto, l4))
         sock = self.s4 if fam == 4 else self.s6
-        addr = socket.inet_ntop(socket.AF_INET if fam == 4 else socket.AF_INET6, dst)
+        af = socket.AF_INET if fam == 4 else socket.AF_INET6
+        addr = socket.inet_ntop(af, dst)
         for p in pkts:
             try:
                 sock.sendto(p, (addr, 0))
@@ -471,9 +474,9 @@ class Conn:
     def __init__(self, key, safe):
         self.key, self.safe = key, safe
         self.out = None		# last client->server Seg (a copy)
+        self.seen = 0.0		# when, time.monotonic()
         self.in_seq = None	# server's last seq and length
         self.in_len = 0
-        self.in_win = 65535
 
 
 class Fuzzer:
@@ -575,7 +578,7 @@ class Fuzzer:
                 while len(self.live) > MAX_LEARNED:
                     self.live.popitem(last=False)
             self.live.move_to_end(key)
-            c.out = seg
+            c.out, c.seen = seg, time.monotonic()
             if seg.flags & RST:
                 del self.live[key]
         elif pkttype == PACKET_HOST and seg.src == f["server"] and \
@@ -583,7 +586,7 @@ class Fuzzer:
             if seg.dst == f["client"]:
                 c = self.live.get((seg.fam, seg.dport, seg.sport))
                 if c:
-                    c.in_seq, c.in_len, c.in_win = seg.seq, seg.full_len, seg.win
+                    c.in_seq, c.in_len = seg.seq, seg.full_len
             elif self.is_spoof(seg.fam, seg.dst):
                 self.learn_own(seg)
 
@@ -611,15 +614,14 @@ class Fuzzer:
         ts = ts_of(seg.opts)
         if ts:
             o["ts_recent"] = ts[0]
-        o["snd_una"] = seg.ack
 
     def complete(self, key, syn, synack):
         """Answer the cookie SYN+ACK: a proper third ACK, or a mutated one."""
         fam, src, sport, dport = key[0], key[1], key[2], key[3]
         ts = ts_of(synack.opts)
         o = {"snd_nxt": add32(syn.seq, 1), "rcv_nxt": add32(synack.seq, 1),
-             "ts_recent": ts[0] if ts else None, "tsval": self.r.getrandbits(32),
-             "snd_una": synack.ack}
+             "ts_recent": ts[0] if ts else None,
+             "tsval": self.r.getrandbits(32)}
         ack = self.own_seg(key, o, ACK)
         if self.m.chance(0.3):
             ack.data = self.r.randbytes(self.r.choice((1, 100, 1000)))
@@ -662,10 +664,10 @@ class Fuzzer:
             seg.data = r.randbytes(r.choice((1, 10, 536, 1000)))
             o["snd_nxt"] = add32(o["snd_nxt"], len(seg.data))
         elif pick == 3:		# an ACK with SACK blocks near the window
-            seg.opts = (seg.opts + opt_sack(
-                [(m, add32(m, r.randint(0, 3000))) for m in
-                 (self.m.near(o["rcv_nxt"], 5000) for _ in range(r.randint(1, 3)))]
-            ))[:40]
+            edges = [self.m.near(o["rcv_nxt"], 5000)
+                     for _ in range(r.randint(1, 3))]
+            blocks = [(e, add32(e, r.randint(0, 3000))) for e in edges]
+            seg.opts = (seg.opts + opt_sack(blocks))[:40]
         elif pick == 4:		# the end: RST, FIN or RST in window
             seg.flags = r.choice((RST, RST | ACK, FIN | ACK))
             if seg.flags & RST:
@@ -685,17 +687,21 @@ class Fuzzer:
         fam = self.pick_fam()
         f = self.fams[fam]
         r = self.r
-        src = self.spoof_addr(fam) if open_own or self.m.chance(0.8) else f["client"]
-        dport = r.choice(sorted(self.ports)) if open_own or self.m.chance(0.8) \
-            else r.randint(1, 65535)
+        src, dport = f["client"], r.randint(1, 65535)
+        if open_own or self.m.chance(0.8):
+            src = self.spoof_addr(fam)
+        if open_own or self.m.chance(0.8):
+            dport = r.choice(sorted(self.ports))
         seg = Seg(fam, src, f["server"], r.randint(1024, 65535), dport,
                   self.m.u32(), 0, SYN, r.choice((0, 1, 512, 29200, 65535)))
         if open_own or self.m.chance(0.5):
             seg.opts = struct.pack("!BBH", 2, 4, r.choice((536, 1220, 1460)))
             if self.m.chance(0.7):
-                seg.opts += b"\x04\x02" + struct.pack("!BBII", 8, 10, self.m.u32(), 0)
+                seg.opts += b"\x04\x02" + struct.pack("!BBII", 8, 10,
+                                                     self.m.u32(), 0)
             if self.m.chance(0.7):
-                seg.opts += b"\x01" + struct.pack("!BBB", 3, 3, r.choice((0, 7, 14)))
+                seg.opts += struct.pack("!BBBB", 1, 3, 3,
+                                        r.choice((0, 7, 14)))
             if src != f["client"] and dport in self.ports:
                 self.pending[(fam, src, seg.sport, dport)] = seg
                 while len(self.pending) > 256:
@@ -750,8 +756,9 @@ class Fuzzer:
                     o[r.randrange(len(o))] = r.getrandbits(8)
                 seg.opts = bytes(o)
             elif pick == 6:
-                seg.data = r.choice((b"", seg.data[:r.randint(0, len(seg.data))],
-                                     r.randbytes(r.randint(1, 1200))))
+                cut = seg.data[:r.randint(0, len(seg.data))]
+                new = r.randbytes(r.randint(1, 1200))
+                seg.data = r.choice((b"", cut, new))
             elif pick == 7:
                 seg.flags |= URG
                 seg.urp = r.choice((0, 1, len(seg.data), 0xffff))
@@ -815,6 +822,11 @@ class Fuzzer:
         live = [c for c in self.live.values() if c.out is not None]
         if not live:
             return self.gen_ack()
+        # mostly connections still talking, now and then closed ones
+        recent = time.monotonic() - ACTIVE
+        active = [c for c in live if c.seen > recent]
+        if active and self.m.chance(0.9):
+            live = active
         # the checked transfers half of the time, however many victims
         safe = [c for c in live if c.safe]
         if safe and self.m.chance(0.5):
@@ -825,7 +837,12 @@ class Fuzzer:
         if c.safe:
             self.mutate_safe(seg)
         else:
-            self.mutate_full(seg, seg.seq, seg.ack)
+            # half of the time at the seq the server expects next, where
+            # an RST, a FIN or data is taken
+            nxt = add32(seg.seq, seg.full_len)
+            if self.m.chance(0.5):
+                seg.seq = nxt
+            self.mutate_full(seg, nxt, seg.ack)
             self.count["copy_full"] += 1
         self.emit("copy", seg)
         return True
@@ -852,8 +869,10 @@ class Fuzzer:
             qip = qip[:8] + b"\x40" + qip[9:]	# TTL as the server sent it
             qip = qip[:r.choice((20, 24, 28, 40, len(qip)))]
             typ, code = r.choice(m.ICMP4)
-            rest = struct.pack("!HH", 0, r.choice(m.MTUS)) if (typ, code) == (3, 4) \
-                else struct.pack("!I", r.getrandbits(32) if typ == 12 else 0)
+            if (typ, code) == (3, 4):
+                rest = struct.pack("!HH", 0, r.choice(m.MTUS))
+            else:
+                rest = struct.pack("!I", r.getrandbits(32) if typ == 12 else 0)
             msg = struct.pack("!BBH", typ, code, 0) + rest + qip
             msg = msg[:2] + struct.pack("!H", csum(msg)) + msg[4:]
             proto = 1
