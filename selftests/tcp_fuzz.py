@@ -43,7 +43,8 @@ payload and mutates only what cannot change the stream: the ACK/PSH/ECE/CWR
 flags, other option bytes, SACK blocks with random edges, the window, the
 checksum. No in-window RST, SYN, FIN, URG, payload or timestamp reaches
 them, and their option space never shrinks (that would turn options into
-payload).
+payload). SYNs are never copied: a connection is learned from its first
+segment after the SYN.
 
 At the end it prints one JSON line of counts; with --trace, the last 256
 packets it sent (kind and hex) are written there too.
@@ -569,10 +570,15 @@ class Fuzzer:
         if pkttype == PACKET_OUTGOING and seg.src == f["client"] and \
                 seg.dst == f["server"] and seg.dport in self.ports:
             key = (seg.fam, seg.sport, seg.dport)
+            if seg.flags & SYN:
+                # a new connection on the tuple: forget the old one, and
+                # copy nothing of a handshake (a copy quoting the SYN's seq
+                # in an ICMP error the server sends back, e.g. parameter
+                # problem for an IPv6 option, aborts the client's connect)
+                self.live.pop(key, None)
+                return
             c = self.live.get(key)
             if c is None:
-                if seg.flags & SYN:
-                    return
                 c = self.live[key] = Conn(key, seg.dport in self.safe_ports)
                 self.count["learned"] += 1
                 while len(self.live) > MAX_LEARNED:
