@@ -530,7 +530,7 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	 * the flow, in place.)
 	 */
 	if (gone && test_bit(SG_FL_RST, &f->flags))
-		return GC_REAP;
+		return GC_EXPIRE;
 	/* Pairs with the barrier in flow_close(). */
 	smp_rmb();
 	if (time_before(jiffies, READ_ONCE(f->closed_at) + linger))
