@@ -471,6 +471,7 @@ static const char *flow_state_name(const struct synguard_flow *f)
 #define GC_INTERVAL_IDLE	HZ
 #define GC_BUDGET		1024	/* flows examined per run */
 #define HANDOFF_STALE		HZ
+#define RST_GRACE		(3 * HZ)	/* RTOs 0.2 + 0.4 + 0.8 + 1.6 s */
 
 enum gc_verdict { GC_KEEP, GC_REAP, GC_EXPIRE };
 
@@ -524,15 +525,16 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 		flow_close(f);
 		return GC_KEEP;
 	}
-	/*
-	 * A RST ends a connection without TIME_WAIT: once the socket is gone
-	 * the flow's slot is free again. (A forged RST leaves the socket, and
-	 * the flow, in place.)
-	 */
-	if (gone && test_bit(SG_FL_RST, &f->flags))
-		return GC_EXPIRE;
 	/* Pairs with the barrier in flow_close(). */
 	smp_rmb();
+	/*
+	 * A RST ends a connection without TIME_WAIT: once the socket is gone
+	 * the slot is free again after a grace that lets a peer whose RST was
+	 * lost retransmit into the flow, and so to the kernel, which answers
+	 * with a RST. (A forged RST leaves the socket, and the flow, in place.)
+	 */
+	if (gone && test_bit(SG_FL_RST, &f->flags))
+		linger = min(linger, RST_GRACE);
 	if (time_before(jiffies, READ_ONCE(f->closed_at) + linger))
 		return GC_KEEP;
 	if (open) {
