@@ -355,6 +355,9 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 
 int synguard_hooks_register(struct net *net)
 {
+	/* Whole packets only: after the defragmentation netns.c enables. */
+	BUILD_BUG_ON(HOOK_PRIO_IN - NF_IP_PRI_CONNTRACK_DEFRAG <= 0 ||
+		     HOOK_PRIO_IN - NF_IP6_PRI_CONNTRACK_DEFRAG <= 0);
 	return nf_register_net_hooks(net, synguard_hook_ops,
 				     ARRAY_SIZE(synguard_hook_ops));
 }

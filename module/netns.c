@@ -5,6 +5,8 @@
  */
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include <net/netns/generic.h>
 #include "engage.h"
 #include "flow.h"
@@ -66,6 +68,33 @@ void synguard_keys_reschedule(struct synguard_net *sn)
 			 READ_ONCE(sn->cfg.msl) * HZ);
 }
 
+/*
+ * synguard must see whole packets: a SYN or a relayed segment sent in
+ * fragments would otherwise pass PRE_ROUTING in pieces and be reassembled
+ * only at local delivery, behind our back. Conntrack would reassemble first
+ * (its defrag hook runs at NF_IP_PRI_CONNTRACK_DEFRAG, before ours), but it
+ * need not be loaded: ask for the same defragmentation ourselves. Both
+ * calls count their users per namespace, so conntrack's own use is
+ * unaffected.
+ */
+static int defrag_enable(struct net *net)
+{
+	int err = nf_defrag_ipv4_enable(net);
+
+	if (err)
+		return err;
+	err = nf_defrag_ipv6_enable(net);
+	if (err)
+		nf_defrag_ipv4_disable(net);
+	return err;
+}
+
+static void defrag_disable(struct net *net)
+{
+	nf_defrag_ipv6_disable(net);
+	nf_defrag_ipv4_disable(net);
+}
+
 static int __net_init synguard_net_init(struct net *net)
 {
 	struct synguard_net *sn = synguard_pernet(net);
@@ -91,12 +120,18 @@ static int __net_init synguard_net_init(struct net *net)
 	err = synguard_sysctl_init(sn);
 	if (err)
 		goto free_flows;
-	err = synguard_hooks_register(net);
+	/* Defragmentation first: no packet reaches our hooks in pieces. */
+	err = defrag_enable(net);
 	if (err)
 		goto free_sysctl;
+	err = synguard_hooks_register(net);
+	if (err)
+		goto no_defrag;
 	synguard_keys_reschedule(sn);
 	return 0;
 
+no_defrag:
+	defrag_disable(net);
 free_sysctl:
 	synguard_sysctl_exit(sn);
 free_flows:
@@ -115,6 +150,7 @@ static void __net_exit synguard_net_exit(struct net *net)
 	struct synguard_net *sn = synguard_pernet(net);
 
 	synguard_hooks_unregister(net);
+	defrag_disable(net);
 	/* No sysctl write can re-arm the rotation past this point. */
 	synguard_sysctl_exit(sn);
 	cancel_delayed_work_sync(&sn->rotate_work);

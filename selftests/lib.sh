@@ -372,11 +372,19 @@ echo_roundtrip() { echo_client "$1" "$2" "$3" /dev/null; }
 
 synguard_loaded() { [ -d /sys/module/synguard ]; }
 
+# load_synguard_deps: modprobe what $SYNGUARD_KO depends on (the kernel's
+# defragmentation), so that a bare insmod of it can succeed.
+load_synguard_deps() {
+	local dep
+	for dep in $(modinfo -F depends "$SYNGUARD_KO" 2>/dev/null | tr , ' '); do
+		modprobe "$dep" || return 1
+	done
+}
+
 # load_synguard [param=val ...]: insmod $SYNGUARD_KO unless it is loaded
 # already, after modprobing the modules it depends on. Returns 4 (skip)
 # when there is no module built for this kernel.
 load_synguard() {
-	local dep
 	if synguard_loaded; then
 		[ $# -eq 0 ] || ksft_info "synguard already loaded; ignoring $*"
 		return 0
@@ -385,9 +393,7 @@ load_synguard() {
 		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO unset)}"
 		return "$ksft_skip"
 	fi
-	for dep in $(modinfo -F depends "$SYNGUARD_KO" 2>/dev/null | tr , ' '); do
-		modprobe "$dep" || return "$ksft_fail"
-	done
+	load_synguard_deps || return "$ksft_fail"
 	insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
 	SYNGUARD_LOADED_HERE=1
 }
