@@ -37,6 +37,33 @@ static void keyset_free_rcu(struct rcu_head *head)
 }
 
 /*
+ * Serialises the rotation's schedule: keys_rotate() publishing a new key
+ * set and re-arming, against an msl write re-arming from the current set's
+ * birth. Without it a write could read the birth of the set being replaced
+ * and re-arm the work for "now" just after the rotation: one rotation too
+ * many, and cookies of the previous key expiring early.
+ */
+static DEFINE_MUTEX(rotate_mutex);
+
+/*
+ * The rotation is due one MSL after the current key was born, or at once
+ * if that is past. Re-arming from "now" instead would let periodic msl
+ * writes postpone the rotation forever. Process context, rotate_mutex held.
+ */
+static void keys_schedule(struct synguard_net *sn)
+{
+	const struct synguard_keyset *ks;
+	unsigned long now = jiffies, due, delay = 0;
+
+	ks = rcu_dereference_protected(sn->keyset,
+				       lockdep_is_held(&rotate_mutex));
+	due = ks->born + READ_ONCE(sn->cfg.msl) * HZ;
+	if (time_after(due, now))
+		delay = due - now;
+	mod_delayed_work(system_wq, &sn->rotate_work, delay);
+}
+
+/*
  * Every MSL a fresh key becomes current. The work item is the only writer
  * of sn->keyset (workqueue items never run concurrently with themselves);
  * softirq readers see either the old or the new set, whole.
@@ -50,22 +77,29 @@ static void keys_rotate(struct work_struct *work)
 	siphash_key_t fresh;
 
 	next = kzalloc(sizeof(*next), GFP_KERNEL);
-	if (next) {
-		old = rcu_dereference_protected(sn->keyset, true);
-		get_random_bytes(&fresh, sizeof(fresh));
-		synguard_keys_next(&next->keys, &old->keys, &fresh);
-		next->born = jiffies;
-		memzero_explicit(&fresh, sizeof(fresh));
-		rcu_assign_pointer(sn->keyset, next);
-		call_rcu(&old->rcu, keyset_free_rcu);
+	if (!next) {
+		/* Old keys meanwhile: the hooks expire them by age anyway. */
+		mod_delayed_work(system_wq, &sn->rotate_work, HZ);
+		return;
 	}
-	synguard_keys_reschedule(sn);
+	mutex_lock(&rotate_mutex);
+	old = rcu_dereference_protected(sn->keyset,
+					lockdep_is_held(&rotate_mutex));
+	get_random_bytes(&fresh, sizeof(fresh));
+	synguard_keys_next(&next->keys, &old->keys, &fresh);
+	next->born = jiffies;
+	memzero_explicit(&fresh, sizeof(fresh));
+	rcu_assign_pointer(sn->keyset, next);
+	keys_schedule(sn);
+	mutex_unlock(&rotate_mutex);
+	call_rcu(&old->rcu, keyset_free_rcu);
 }
 
 void synguard_keys_reschedule(struct synguard_net *sn)
 {
-	mod_delayed_work(system_wq, &sn->rotate_work,
-			 READ_ONCE(sn->cfg.msl) * HZ);
+	mutex_lock(&rotate_mutex);
+	keys_schedule(sn);
+	mutex_unlock(&rotate_mutex);
 }
 
 /*

@@ -142,7 +142,11 @@ static int proc_ports(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 	return err;
 }
 
-/* A new MSL takes effect at once: the next rotation is MSL from now. */
+/*
+ * A new MSL takes effect at once: the next rotation is due one new MSL
+ * after the current key was born (now, if that is past). A write never
+ * postpones a rotation that is already due.
+ */
 static int proc_msl(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 		    void *buffer, size_t *lenp, loff_t *ppos)
 {

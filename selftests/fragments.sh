@@ -28,7 +28,6 @@
 source "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
-RAWTCP=$(dirname "$0")/tools/rawtcp.py
 PORT=8080
 CLI=10.0.1.1
 SRV=10.0.1.2
@@ -49,36 +48,15 @@ trap cleanup_all EXIT
 setup_ns client server || exit
 # shellcheck disable=SC2154 # set by setup_ns
 veth_pair "$client" "$server" $CLI/24 $SRV/24 || skip_test "cannot make a veth pair"
-cli_dev=$VETH1
-dmac=$(ip netns exec "$server" cat "/sys/class/net/$VETH2/address")
-smac=$(ip netns exec "$client" cat "/sys/class/net/$cli_dev/address")
-if ! ip -n "$server" neigh add $SPOOF lladdr "$smac" dev "$VETH2" nud permanent ||
-	! ip -n "$server" -6 neigh add $SPOOF6 lladdr "$smac" dev "$VETH2" nud permanent; then
-	skip_test "cannot add neighbour entries"
-fi
+raw_peer "$client" "$server" $SPOOF $SPOOF6 || skip_test "cannot add neighbour entries"
 load_synguard mode=2 || exit
 dmesg_mark
 tmpd=$(mktemp -d)
 [ ! -d /sys/module/nf_conntrack ]
 ksft_check $? "synguard loaded without pulling in nf_conntrack"
 
-# A dual-stack listener that never accepts: hand-offs wait in its queue.
-ip netns exec "$server" "$PY" -c '
-import socket, time
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::", int(__import__("sys").argv[1])))
-s.listen(128)
-time.sleep(3600)
-' $PORT &
-bg_track $!
-wait_port_listen "$server" $PORT || { ksft_fail "listener on $PORT"; exit "$ksft_fail"; }
-
-# rawtcp FAMILY-ARGS...: the raw sender in the client namespace.
-rawtcp() {
-	ip netns exec "$client" "$PY" "$RAWTCP" --dev "$cli_dev" --dmac "$dmac" \
-		--dport $PORT "$@"
-}
+echo_server_start "$server" :: $PORT 128 ||
+	{ ksft_fail "listener on $PORT"; exit "$ksft_fail"; }
 
 n_state() {
 	ip netns exec "$server" ss -Htn state "$1" "( sport = :$PORT )" | wc -l
@@ -94,7 +72,7 @@ run_family() {
 
 	sg_snap "$server"
 	reasm0=$(nstat_val "$server" "$reasm")
-	rawtcp --src "$src" --dst "$dst" --sport "$sport" --frag "$frag" \
+	rawtcp --src "$src" --dst "$dst" --sport "$sport" --dport $PORT --frag "$frag" \
 		syn --seq $seq --count $N >"$tmpd/$name.out"
 	got=$(grep -c '^synack ' "$tmpd/$name.out")
 	[ "$got" = $N ]
@@ -113,7 +91,7 @@ run_family() {
 	read -r _ sport cookie tsval <<<"$(grep -m1 '^synack ' "$tmpd/$name.out")"
 	[ -n "$cookie" ] || return
 	[ "$tsval" != - ] && ts=(--tsecr "$tsval")
-	rawtcp --src "$src" --dst "$dst" --sport "$sport" --frag "$frag" \
+	rawtcp --src "$src" --dst "$dst" --sport "$sport" --dport $PORT --frag "$frag" \
 		ack --seq $((seq + 1)) --ack $(((cookie + 1) & 0xffffffff)) "${ts[@]}"
 	busywait 5000 handoffs_ge 1
 	expect_delta "$server" handoff_ok -eq 1 "$name b: a third ACK in fragments is handed off"

@@ -303,6 +303,35 @@ ss_field() {
 		tr ' \t' '\n\n' | sed -n "s/^$3://p" | head -n1
 }
 
+# ------------------------------------------------------------- raw TCP
+
+# raw_peer CLIENT SERVER ADDR...: let namespace CLIENT send raw TCP from
+# ADDRs of its link with SERVER (made by veth_pair, whose VETH1/VETH2 it
+# reads) that it does not own. SERVER gets static neighbour entries for
+# them: its answers reach the client's interface, where rawtcp (below)
+# reads them, but the client kernel sends no RST of its own. Sets RAW_NS,
+# RAW_DEV and RAW_DMAC for rawtcp.
+raw_peer() {
+	local cli=$1 srv=$2 addr smac
+	shift 2
+	RAW_NS=$cli RAW_DEV=$VETH1
+	RAW_DMAC=$(ip netns exec "$srv" cat "/sys/class/net/$VETH2/address") &&
+		smac=$(ip netns exec "$cli" cat "/sys/class/net/$VETH1/address") ||
+		return 1
+	for addr in "$@"; do
+		ip -n "$srv" neigh add "$addr" lladdr "$smac" dev "$VETH2" \
+			nud permanent || return 1
+	done
+}
+
+# rawtcp ARGS...: selftests/tools/rawtcp.py in the raw_peer namespace
+# (see its --help), e.g.
+#	rawtcp --src A --dst B --sport P --dport Q syn --seq 1 --count 20
+rawtcp() {
+	ip netns exec "$RAW_NS" python3 "$(dirname "${BASH_SOURCE[0]}")/tools/rawtcp.py" \
+		--dev "$RAW_DEV" --dmac "$RAW_DMAC" "$@"
+}
+
 # ------------------------------------------------------------- echo
 
 # echo_server_start NS ADDR PORT [BACKLOG]: a threaded TCP echo server in NS
