@@ -67,7 +67,8 @@ WRITER='
 		echo "$name $val $r $(cat '$SYS'/"$name")"
 	done'
 
-echo 1000 >$SYS/max_flows && echo 20 >$SYS/msl
+echo 1000 >$SYS/max_flows && echo 20 >$SYS/msl &&
+	[ "$(cat $SYS/max_flows) $(cat $SYS/msl)" = "1000 20" ]
 ksft_check $? "init_net: max_flows=1000 msl=20"
 
 out=$(as_user "$WRITER" <<EOF
@@ -87,8 +88,9 @@ EOF
 )
 rc=$?
 sed 's/^/# /' <<<"$out"
-[ "$rc" = 0 ] && [ "$(head -n1 <<<"$out")" = "start 65536 30" ] ||
+if [ "$rc" != 0 ] || [ "$(head -n1 <<<"$out")" != "start 65536 30" ]; then
 	skip_test "no synguard sysctls in an unprivileged user's namespace (rc=$rc)"
+fi
 
 # expect LINE: the output has that line.
 expect() {
