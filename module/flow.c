@@ -12,6 +12,7 @@
  * conntrack and listener packets in POST_ROUTING after it.
  */
 #include <linux/proc_fs.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <net/checksum.h>
@@ -31,7 +32,8 @@ static const struct rhashtable_params flow_params = {
 
 int synguard_flow_cache_init(void)
 {
-	flow_cache = KMEM_CACHE(synguard_flow, 0);
+	/* Every flow is charged to a memory cgroup: see flow_alloc(). */
+	flow_cache = KMEM_CACHE(synguard_flow, SLAB_ACCOUNT);
 	return flow_cache ? 0 : -ENOMEM;
 }
 
@@ -89,13 +91,44 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
 }
 
 /*
- * A flow for the client's validated ACK, in HANDOFF state. ERR_PTR(-ENOSPC)
+ * Flows are made in softirq, where no task is there to be charged: without
+ * help their memory would escape every memory cgroup, and a user who can
+ * make hand-offs happen in a namespace of its own could pin memory beyond
+ * its limits. Charge the flow to the memory cgroup of the listener it hands
+ * off to, the one that socket memory accounting charges that listener's
+ * buffers to (sk_memcg, on cgroup v2): the service that takes the
+ * connections pays for relaying them, within its memory.max. The owner of
+ * the namespace would be the other choice, but it has no memcg of its own,
+ * and the listener is the one that asked for the connections.
+ *
+ * set_active_memcg() names the memcg for this CPU's interrupt context (for
+ * the task in process context) until the old one is put back; no sleeping
+ * in between. The listener's own reference keeps the memcg alive: it holds
+ * one until it is freed, after an RCU grace period, and we are in the RCU
+ * read section that found it. A listener without a memcg charges nothing
+ * in softirq (and, like any accounted allocation, the current task in
+ * process context).
+ */
+static struct synguard_flow *flow_alloc(const struct sock *lsk)
+{
+	struct mem_cgroup *old = set_active_memcg(lsk ? lsk->sk_memcg : NULL);
+	struct synguard_flow *f;
+
+	f = kmem_cache_zalloc(flow_cache, GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(old);
+	return f;
+}
+
+/*
+ * A flow for the client's validated ACK, in HANDOFF state, charged to the
+ * memory cgroup of @lsk, the listener it hands off to. ERR_PTR(-ENOSPC)
  * when max_flows is reached, -EEXIST when a copy of the ACK got there first.
  */
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
 					const struct synguard_synopts *co,
-					u8 announced_ws, int ifindex)
+					u8 announced_ws, int ifindex,
+					const struct sock *lsk)
 {
 	struct synguard_flow *f;
 	int err = -ENOSPC;
@@ -103,7 +136,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	if (atomic_inc_return(&sn->nr_flows) > READ_ONCE(sn->cfg.max_flows))
 		goto undo_count;
 	err = -ENOMEM;
-	f = kmem_cache_zalloc(flow_cache, GFP_ATOMIC);
+	f = flow_alloc(lsk);
 	if (!f)
 		goto undo_count;
 	atomic_long_inc(&flows_live);

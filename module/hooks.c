@@ -125,7 +125,7 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	/* We did not scale: neither may the listener. */
 	if (ws == SYNGUARD_WSCALE_NONE)
 		co->wscale = SYNGUARD_WSCALE_NONE;
-	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex);
+	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex, lsk);
 	if (IS_ERR(f)) {
 		if (PTR_ERR(f) == -ENOSPC)
 			synguard_stat_inc(sn, SG_FLOWS_FULL);
