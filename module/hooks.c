@@ -204,7 +204,7 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	/* We did not scale: neither may the listener. */
 	if (ws == SYNGUARD_WSCALE_NONE)
 		co->wscale = SYNGUARD_WSCALE_NONE;
-	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex);
+	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex, lsk);
 	if (IS_ERR(f))
 		return refused(sn, pkt, in, PTR_ERR(f));
 	synguard_inject_syn(skb, pkt, co);
@@ -500,6 +500,9 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 
 int synguard_hooks_register(struct net *net)
 {
+	/* Whole packets only: after the defragmentation netns.c enables. */
+	BUILD_BUG_ON(HOOK_PRIO_IN - NF_IP_PRI_CONNTRACK_DEFRAG <= 0 ||
+		     HOOK_PRIO_IN - NF_IP6_PRI_CONNTRACK_DEFRAG <= 0);
 	return nf_register_net_hooks(net, synguard_hook_ops,
 				     ARRAY_SIZE(synguard_hook_ops));
 }
