@@ -76,8 +76,8 @@
 
 /*
  * The timestamp cookie's MSS table, ascending. 0: the SYN had no MSS option
- * (the hand-off SYN has none either). 1..30: 64 to 528 in steps of 16, for
- * tiny-MTU links. 31..493: every even value from 536 to 1460, the range of
+ * (the hand-off SYN has none either). 1..30: 48 (the least Linux sends
+ * to, tcp_min_snd_mss) to 512 in steps of 16, for tiny-MTU links. 31..493: every even value from 536 to 1460, the range of
  * real Internet paths (tunnels, PPPoE, VPNs), exact. 494..511: jumbo and
  * other large MTUs (FDDI/POS 4470, 9000 and 9216 for IPv4 and IPv6, ...).
  */
@@ -211,7 +211,7 @@ u16 synguard_cookie_mss_ts(unsigned int idx)
 {
 	idx &= TS_MSS_MASK;
 	if (idx < TS_MSS_LOW_N)
-		return idx ? 48 + 16 * idx : 0;
+		return idx ? 48 + 16 * (idx - 1) : 0;
 	if (idx < TS_MSS_HIGH_IDX)
 		return TS_MSS_MID_FIRST + 2 * (idx - TS_MSS_LOW_N);
 	return ts_mss_high[idx - TS_MSS_HIGH_IDX];
@@ -222,10 +222,10 @@ static u32 ts_mss_index(u16 mss)
 {
 	u32 i;
 
-	if (mss < 64)
+	if (mss < 48)
 		return mss ? 1 : 0;
 	if (mss < TS_MSS_MID_FIRST)
-		return (mss - 48) / 16;
+		return min_t(u32, 1 + (mss - 48) / 16, TS_MSS_LOW_N - 1);
 	if (mss <= TS_MSS_MID_LAST)
 		return TS_MSS_LOW_N + (mss - TS_MSS_MID_FIRST) / 2;
 	for (i = ARRAY_SIZE(ts_mss_high); i > 0; i--)

@@ -14,6 +14,7 @@
 #include <linux/jhash.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <net/checksum.h>
@@ -33,7 +34,8 @@ static const struct rhashtable_params flow_params = {
 
 int synguard_flow_cache_init(void)
 {
-	flow_cache = KMEM_CACHE(synguard_flow, 0);
+	/* Every flow is charged to a memory cgroup: see flow_alloc(). */
+	flow_cache = KMEM_CACHE(synguard_flow, SLAB_ACCOUNT);
 	return flow_cache ? 0 : -ENOMEM;
 }
 
@@ -120,14 +122,45 @@ static bool src_over_quota(struct synguard_net *sn, u16 b, int nr, int max)
 }
 
 /*
- * A flow for the client's validated ACK, in HANDOFF state. ERR_PTR(-ENOSPC)
+ * Flows are made in softirq, where no task is there to be charged: without
+ * help their memory would escape every memory cgroup, and a user who can
+ * make hand-offs happen in a namespace of its own could pin memory beyond
+ * its limits. Charge the flow to the memory cgroup of the listener it hands
+ * off to, the one that socket memory accounting charges that listener's
+ * buffers to (sk_memcg, on cgroup v2): the service that takes the
+ * connections pays for relaying them, within its memory.max. The owner of
+ * the namespace would be the other choice, but it has no memcg of its own,
+ * and the listener is the one that asked for the connections.
+ *
+ * set_active_memcg() names the memcg for this CPU's interrupt context (for
+ * the task in process context) until the old one is put back; no sleeping
+ * in between. The listener's own reference keeps the memcg alive: it holds
+ * one until it is freed, after an RCU grace period, and we are in the RCU
+ * read section that found it. A listener without a memcg charges nothing
+ * in softirq (and, like any accounted allocation, the current task in
+ * process context).
+ */
+static struct synguard_flow *flow_alloc(const struct sock *lsk)
+{
+	struct mem_cgroup *old = set_active_memcg(lsk ? lsk->sk_memcg : NULL);
+	struct synguard_flow *f;
+
+	f = kmem_cache_zalloc(flow_cache, GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(old);
+	return f;
+}
+
+/*
+ * A flow for the client's validated ACK, in HANDOFF state, charged to the
+ * memory cgroup of @lsk, the listener it hands off to. ERR_PTR(-ENOSPC)
  * when max_flows is reached, -EDQUOT when the client's prefix has its share
  * of a table under pressure, -EEXIST when a copy of the ACK got there first.
  */
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
 					const struct synguard_synopts *co,
-					u8 announced_ws, int ifindex)
+					u8 announced_ws, int ifindex,
+					const struct sock *lsk)
 {
 	int nr, max = READ_ONCE(sn->cfg.max_flows);
 	struct synguard_flow_key key;
@@ -144,7 +177,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	if (src_over_quota(sn, b, nr, max))
 		goto undo_count;
 	err = -ENOMEM;
-	f = kmem_cache_zalloc(flow_cache, GFP_ATOMIC);
+	f = flow_alloc(lsk);
 	if (!f)
 		goto undo_count;
 	atomic_long_inc(&flows_live);
@@ -471,6 +504,7 @@ static const char *flow_state_name(const struct synguard_flow *f)
 #define GC_INTERVAL_IDLE	HZ
 #define GC_BUDGET		1024	/* flows examined per run */
 #define HANDOFF_STALE		HZ
+#define RST_GRACE		(3 * HZ)	/* RTOs 0.2 + 0.4 + 0.8 + 1.6 s */
 
 enum gc_verdict { GC_KEEP, GC_REAP, GC_EXPIRE };
 
@@ -524,15 +558,16 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 		flow_close(f);
 		return GC_KEEP;
 	}
-	/*
-	 * A RST ends a connection without TIME_WAIT: once the socket is gone
-	 * the flow's slot is free again. (A forged RST leaves the socket, and
-	 * the flow, in place.)
-	 */
-	if (gone && test_bit(SG_FL_RST, &f->flags))
-		return GC_REAP;
 	/* Pairs with the barrier in flow_close(). */
 	smp_rmb();
+	/*
+	 * A RST ends a connection without TIME_WAIT: once the socket is gone
+	 * the slot is free again after a grace that lets a peer whose RST was
+	 * lost retransmit into the flow, and so to the kernel, which answers
+	 * with a RST. (A forged RST leaves the socket, and the flow, in place.)
+	 */
+	if (gone && test_bit(SG_FL_RST, &f->flags))
+		linger = min(linger, RST_GRACE);
 	if (time_before(jiffies, READ_ONCE(f->closed_at) + linger))
 		return GC_KEEP;
 	if (open) {
@@ -602,14 +637,26 @@ static void flow_show(struct seq_file *seq, const struct synguard_flow *f)
 }
 
 /*
- * A seq_file over the table, one page per read, like netlink's /proc file:
- * each start() walks to its position again under a fresh RCU read section,
- * so no read holds RCU or memory for the whole table.
+ * A seq_file over the table, one page per read. The walk's iterator lives
+ * as long as the open file and keeps its place between reads, so a full
+ * read costs one pass over the table however small the reads are; each
+ * read still holds the RCU read lock only while it fills its page.
+ * seq_file serialises the reads of one file (seq->lock), and an iterator
+ * that is stopped sits on the table's list of walkers, where a resize
+ * finds it and restarts it on the new table.
  */
 struct flows_seq {
-	struct seq_net_private p;	/* first, for seq_file_net() */
+	struct synguard_net *sn;
 	struct rhashtable_iter iter;
+	loff_t pos;		/* seq position of the iterator's current flow */
 };
+
+static void flows_rewind(struct flows_seq *fs)
+{
+	rhashtable_walk_exit(&fs->iter);
+	rhashtable_walk_enter(&fs->sn->flows, &fs->iter);
+	fs->pos = 0;
+}
 
 /* The next flow; a resize rewinds the walk (a flow may show twice). */
 static struct synguard_flow *flows_walk(struct rhashtable_iter *it)
@@ -622,19 +669,32 @@ static struct synguard_flow *flows_walk(struct rhashtable_iter *it)
 	return f;
 }
 
+/*
+ * Position 0 is the header, n the n-th flow. A read stops after next()
+ * has fetched a flow it had no room for: the following read starts at that
+ * position again and gets the same flow back from walk_peek(), or the one
+ * after it if it was freed meanwhile. Going back (lseek) rewinds.
+ */
 static void *flows_seq_start(struct seq_file *seq, loff_t *pos)
 	__acquires(RCU)
 {
-	struct synguard_net *sn = synguard_pernet(seq_file_net(seq));
 	struct flows_seq *fs = seq->private;
-	void *v = SEQ_START_TOKEN;
-	loff_t n;
+	struct synguard_flow *f;
 
-	rhashtable_walk_enter(&sn->flows, &fs->iter);
+	if (!*pos || *pos < fs->pos)
+		flows_rewind(fs);
 	rhashtable_walk_start(&fs->iter);
-	for (n = *pos; n && v; n--)
-		v = flows_walk(&fs->iter);
-	return v;
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	if (fs->pos == *pos) {
+		f = rhashtable_walk_peek(&fs->iter);
+		return IS_ERR(f) ? flows_walk(&fs->iter) : f;
+	}
+	do {
+		f = flows_walk(&fs->iter);
+		fs->pos++;
+	} while (f && fs->pos < *pos);
+	return f;
 }
 
 static void *flows_seq_next(struct seq_file *seq, void *v, loff_t *pos)
@@ -642,6 +702,7 @@ static void *flows_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 	struct flows_seq *fs = seq->private;
 
 	(*pos)++;
+	fs->pos = *pos;
 	return flows_walk(&fs->iter);
 }
 
@@ -651,7 +712,6 @@ static void flows_seq_stop(struct seq_file *seq, void *v)
 	struct flows_seq *fs = seq->private;
 
 	rhashtable_walk_stop(&fs->iter);
-	rhashtable_walk_exit(&fs->iter);
 }
 
 static int flows_seq_show(struct seq_file *seq, void *v)
@@ -670,6 +730,38 @@ static const struct seq_operations flows_seq_ops = {
 	.show = flows_seq_show,
 };
 
+/*
+ * Not proc_create_net(): the iterator needs a release to leave the table's
+ * walkers. No reference on the namespace is needed: its exit removes this
+ * file first, and proc closes (releases) every open instance then.
+ */
+static int flows_open(struct inode *inode, struct file *file)
+{
+	struct flows_seq *fs;
+
+	fs = __seq_open_private(file, &flows_seq_ops, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->sn = pde_data(inode);
+	rhashtable_walk_enter(&fs->sn->flows, &fs->iter);
+	return 0;
+}
+
+static int flows_release(struct inode *inode, struct file *file)
+{
+	struct flows_seq *fs = ((struct seq_file *)file->private_data)->private;
+
+	rhashtable_walk_exit(&fs->iter);
+	return seq_release_private(inode, file);
+}
+
+static const struct proc_ops flows_proc_ops = {
+	.proc_open = flows_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = flows_release,
+};
+
 int synguard_flows_init(struct synguard_net *sn)
 {
 	int err;
@@ -679,8 +771,8 @@ int synguard_flows_init(struct synguard_net *sn)
 	err = rhashtable_init(&sn->flows, &flow_params);
 	if (err)
 		return err;
-	if (!proc_create_net("synguard_flows", 0444, sn->net->proc_net,
-			     &flows_seq_ops, sizeof(struct flows_seq))) {
+	if (!proc_create_data("synguard_flows", 0444, sn->net->proc_net,
+			      &flows_proc_ops, sn)) {
 		rhashtable_destroy(&sn->flows);
 		return -ENOMEM;
 	}

@@ -80,7 +80,8 @@ struct synguard_flow *synguard_flow_find(struct synguard_net *sn,
 struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					const struct synguard_pkt *ack,
 					const struct synguard_synopts *co,
-					u8 announced_ws, int ifindex);
+					u8 announced_ws, int ifindex,
+					const struct sock *lsk);
 void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
 void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 			     const struct sk_buff *skb,

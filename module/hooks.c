@@ -18,7 +18,9 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <net/inet_connection_sock.h>
+#include <net/netfilter/nf_conntrack.h>
 #include <net/tcp.h>
+#include <net/xfrm.h>
 #include "engage.h"
 #include "flow.h"
 #include "hooks.h"
@@ -47,6 +49,31 @@ static void cookies_sent(struct synguard_net *sn)
 	/* Refresh at most every few ticks: this is a shared cache line. */
 	if (time_before(until, jiffies + life - 8))
 		WRITE_ONCE(sn->cookies_until, jiffies + life);
+}
+
+/*
+ * A SYN the listener's kernel must verify a signature of. Debian's 6.12 has
+ * no TCP-AO (CONFIG_TCP_AO unset): there an AO option is just an unknown
+ * option, and the SYN an ordinary one.
+ */
+static bool syn_signed(const struct synguard_pkt *pkt)
+{
+	return (IS_ENABLED(CONFIG_TCP_MD5SIG) && pkt->opts.md5) ||
+	       (IS_ENABLED(CONFIG_TCP_AO) && pkt->opts.ao);
+}
+
+/*
+ * Checks the kernel makes on a SYN after netfilter, in tcp_v4_rcv() and
+ * tcp_v6_rcv(): an IPsec input policy, and a socket filter on the listener.
+ * Where they could refuse the SYN, the kernel decides.
+ */
+static bool kernel_would_take(struct sk_buff *skb,
+			      const struct synguard_pkt *pkt,
+			      const struct sock *lsk)
+{
+	if (!xfrm_policy_check(NULL, XFRM_POLICY_IN, skb, pkt->family))
+		return false;
+	return !rcu_access_pointer(lsk->sk_filter);
 }
 
 static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
@@ -89,18 +116,21 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 	 */
 	if (!synguard_pkt_csum_ok(skb, pkt, state->hook))
 		return NF_ACCEPT;
-	if (pkt->opts.auth) {
+	if (syn_signed(pkt)) {
 		synguard_stat_inc(sn, SG_PASS_AUTH);
 		return NF_ACCEPT;
 	}
-	if (!synguard_syn_is_new(state->net, pkt, state->in)) {
+	if (!kernel_would_take(skb, pkt, lsk))
+		return NF_ACCEPT;
+	if (!synguard_syn_is_new(state->net, skb, pkt, state->in)) {
 		synguard_stat_inc(sn, SG_PASS_SOCKET);
 		return NF_ACCEPT;
 	}
 	ks = rcu_dereference(sn->keyset);
+	/* No way back: neither has the kernel, which then queues nothing. */
 	if (synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in)) {
 		synguard_stat_inc(sn, SG_SEND_FAIL);
-		return NF_DROP;
+		return NF_ACCEPT;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_SENT);
 	cookies_sent(sn);
@@ -174,7 +204,7 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	/* We did not scale: neither may the listener. */
 	if (ws == SYNGUARD_WSCALE_NONE)
 		co->wscale = SYNGUARD_WSCALE_NONE;
-	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex);
+	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex, lsk);
 	if (IS_ERR(f))
 		return refused(sn, pkt, in, PTR_ERR(f));
 	synguard_inject_syn(skb, pkt, co);
@@ -347,6 +377,23 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	return on_ack(sn, skb, &pkt, state);
 }
 
+static bool listener_assigned(const struct sk_buff *skb)
+{
+	return skb->sk && skb->sk->sk_state == TCP_LISTEN;
+}
+
+static bool nat_applied(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	return ct && (READ_ONCE(ct->status) & IPS_NAT_MASK);
+#else
+	return false;
+#endif
+}
+
 /*
  * A SYN the firewall accepted. A flow's own SYNs (the hand-off SYN, a SYN
  * relayed on an open flow) were decided in PRE_ROUTING.
@@ -357,7 +404,13 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 	struct synguard_net *sn = synguard_pernet(state->net);
 	struct synguard_pkt pkt;
 
-	if ((state->in->flags & IFF_LOOPBACK) ||
+	/*
+	 * A listener already assigned (TPROXY, bpf_sk_assign), or a
+	 * destination NAT rewrote (the client's ACK will come with the address
+	 * and port it knows, before NAT): the kernel's.
+	 */
+	if ((state->in->flags & IFF_LOOPBACK) || listener_assigned(skb) ||
+	    nat_applied(skb) ||
 	    synguard_pkt_parse(skb, state->pf, state->in, &pkt) !=
 	    SYNGUARD_PKT_TCP ||
 	    !pkt.th.syn || pkt.th.ack || pkt.th.rst || pkt.th.fin)
@@ -447,6 +500,9 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 
 int synguard_hooks_register(struct net *net)
 {
+	/* Whole packets only: after the defragmentation netns.c enables. */
+	BUILD_BUG_ON(HOOK_PRIO_IN - NF_IP_PRI_CONNTRACK_DEFRAG <= 0 ||
+		     HOOK_PRIO_IN - NF_IP6_PRI_CONNTRACK_DEFRAG <= 0);
 	return nf_register_net_hooks(net, synguard_hook_ops,
 				     ARRAY_SIZE(synguard_hook_ops));
 }

@@ -5,6 +5,8 @@
  */
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include <net/netns/generic.h>
 #include "engage.h"
 #include "flow.h"
@@ -35,6 +37,33 @@ static void keyset_free_rcu(struct rcu_head *head)
 }
 
 /*
+ * Serialises the rotation's schedule: keys_rotate() publishing a new key
+ * set and re-arming, against an msl write re-arming from the current set's
+ * birth. Without it a write could read the birth of the set being replaced
+ * and re-arm the work for "now" just after the rotation: one rotation too
+ * many, and cookies of the previous key expiring early.
+ */
+static DEFINE_MUTEX(rotate_mutex);
+
+/*
+ * The rotation is due one MSL after the current key was born, or at once
+ * if that is past. Re-arming from "now" instead would let periodic msl
+ * writes postpone the rotation forever. Process context, rotate_mutex held.
+ */
+static void keys_schedule(struct synguard_net *sn)
+{
+	const struct synguard_keyset *ks;
+	unsigned long now = jiffies, due, delay = 0;
+
+	ks = rcu_dereference_protected(sn->keyset,
+				       lockdep_is_held(&rotate_mutex));
+	due = ks->born + READ_ONCE(sn->cfg.msl) * HZ;
+	if (time_after(due, now))
+		delay = due - now;
+	mod_delayed_work(system_wq, &sn->rotate_work, delay);
+}
+
+/*
  * Every MSL a fresh key becomes current. The work item is the only writer
  * of sn->keyset (workqueue items never run concurrently with themselves);
  * softirq readers see either the old or the new set, whole.
@@ -48,22 +77,56 @@ static void keys_rotate(struct work_struct *work)
 	siphash_key_t fresh;
 
 	next = kzalloc(sizeof(*next), GFP_KERNEL);
-	if (next) {
-		old = rcu_dereference_protected(sn->keyset, true);
-		get_random_bytes(&fresh, sizeof(fresh));
-		synguard_keys_next(&next->keys, &old->keys, &fresh);
-		next->born = jiffies;
-		memzero_explicit(&fresh, sizeof(fresh));
-		rcu_assign_pointer(sn->keyset, next);
-		call_rcu(&old->rcu, keyset_free_rcu);
+	if (!next) {
+		/* Old keys meanwhile: the hooks expire them by age anyway. */
+		mod_delayed_work(system_wq, &sn->rotate_work, HZ);
+		return;
 	}
-	synguard_keys_reschedule(sn);
+	mutex_lock(&rotate_mutex);
+	old = rcu_dereference_protected(sn->keyset,
+					lockdep_is_held(&rotate_mutex));
+	get_random_bytes(&fresh, sizeof(fresh));
+	synguard_keys_next(&next->keys, &old->keys, &fresh);
+	next->born = jiffies;
+	memzero_explicit(&fresh, sizeof(fresh));
+	rcu_assign_pointer(sn->keyset, next);
+	keys_schedule(sn);
+	mutex_unlock(&rotate_mutex);
+	call_rcu(&old->rcu, keyset_free_rcu);
 }
 
 void synguard_keys_reschedule(struct synguard_net *sn)
 {
-	mod_delayed_work(system_wq, &sn->rotate_work,
-			 READ_ONCE(sn->cfg.msl) * HZ);
+	mutex_lock(&rotate_mutex);
+	keys_schedule(sn);
+	mutex_unlock(&rotate_mutex);
+}
+
+/*
+ * synguard must see whole packets: a SYN or a relayed segment sent in
+ * fragments would otherwise pass PRE_ROUTING in pieces and be reassembled
+ * only at local delivery, behind our back. Conntrack would reassemble first
+ * (its defrag hook runs at NF_IP_PRI_CONNTRACK_DEFRAG, before ours), but it
+ * need not be loaded: ask for the same defragmentation ourselves. Both
+ * calls count their users per namespace, so conntrack's own use is
+ * unaffected.
+ */
+static int defrag_enable(struct net *net)
+{
+	int err = nf_defrag_ipv4_enable(net);
+
+	if (err)
+		return err;
+	err = nf_defrag_ipv6_enable(net);
+	if (err)
+		nf_defrag_ipv4_disable(net);
+	return err;
+}
+
+static void defrag_disable(struct net *net)
+{
+	nf_defrag_ipv6_disable(net);
+	nf_defrag_ipv4_disable(net);
 }
 
 static int __net_init synguard_net_init(struct net *net)
@@ -91,12 +154,18 @@ static int __net_init synguard_net_init(struct net *net)
 	err = synguard_sysctl_init(sn);
 	if (err)
 		goto free_flows;
-	err = synguard_hooks_register(net);
+	/* Defragmentation first: no packet reaches our hooks in pieces. */
+	err = defrag_enable(net);
 	if (err)
 		goto free_sysctl;
+	err = synguard_hooks_register(net);
+	if (err)
+		goto no_defrag;
 	synguard_keys_reschedule(sn);
 	return 0;
 
+no_defrag:
+	defrag_disable(net);
 free_sysctl:
 	synguard_sysctl_exit(sn);
 free_flows:
@@ -115,6 +184,7 @@ static void __net_exit synguard_net_exit(struct net *net)
 	struct synguard_net *sn = synguard_pernet(net);
 
 	synguard_hooks_unregister(net);
+	defrag_disable(net);
 	/* No sysctl write can re-arm the rotation past this point. */
 	synguard_sysctl_exit(sn);
 	cancel_delayed_work_sync(&sn->rotate_work);

@@ -22,6 +22,7 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/route.h>
 #include <net/tcp.h>
+#include <net/xfrm.h>
 #include "cookie.h"
 #include "packet.h"
 
@@ -252,7 +253,9 @@ static bool tw_takes_syn(const struct sock *sk, const struct synguard_pkt *syn)
 	s32 ts_age = (s32)(READ_ONCE(tw->tw_ts_recent) - syn->opts.tsval);
 	bool ts = syn->opts.ts && READ_ONCE(tw->tw_ts_recent_stamp);
 
-	if (ts && ts_age > 0)
+	/* A FIN_WAIT2 "timewait" socket never takes a SYN. */
+	if (READ_ONCE(inet_twsk(sk)->tw_substate) != TCP_TIME_WAIT ||
+	    (ts && ts_age > 0))
 		return false;
 	return after(ntohl(syn->th.seq), READ_ONCE(tw->tw_rcv_nxt)) ||
 	       (ts && ts_age < 0);
@@ -263,18 +266,27 @@ static bool tw_takes_syn(const struct sock *sk, const struct synguard_pkt *syn)
  * established or request socket answers with a challenge ACK (RFC 5961),
  * a TIME_WAIT one unless it takes the SYN (tw_takes_syn()).
  */
-bool synguard_syn_is_new(struct net *net, const struct synguard_pkt *syn,
+static bool sk_takes_syn(const struct sock *sk, const struct synguard_pkt *syn)
+{
+	return sk->sk_state == TCP_TIME_WAIT && tw_takes_syn(sk, syn);
+}
+
+bool synguard_syn_is_new(struct net *net, const struct sk_buff *skb,
+			 const struct synguard_pkt *syn,
 			 const struct net_device *in)
 {
 	struct sock *sk;
 	bool is_new;
 
+	/* Early demux may have found it already (and holds it for the skb). */
+	if (skb->sk)
+		return sk_takes_syn(skb->sk, syn);
 	sk = synguard_sock_lookup(net, syn->family, &syn->saddr,
 				  syn->th.source, &syn->daddr, syn->th.dest,
 				  in->ifindex, syn->sdif);
 	if (!sk)
 		return true;
-	is_new = sk->sk_state == TCP_TIME_WAIT && tw_takes_syn(sk, syn);
+	is_new = sk_takes_syn(sk, syn);
 	sock_gen_put(sk);
 	return is_new;
 }
@@ -666,6 +678,32 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 /* ---- SYN to the listener ---------------------------------------------- */
 
 /*
+ * The ACK's IPsec secpath, and only that (not its other extensions, which
+ * belong to its own path through tc and bridges): an input policy that
+ * requires ESP must find the SYN came the same, decrypted, way.
+ */
+static int secpath_copy(struct sk_buff *skb, const struct sk_buff *ack)
+{
+#ifdef CONFIG_XFRM
+	const struct sec_path *from = skb_sec_path(ack);
+	struct sec_path *sp;
+	int i;
+
+	if (!from)
+		return 0;
+	sp = secpath_set(skb);
+	if (!sp)
+		return -ENOMEM;
+	for (i = 0; i < from->len; i++) {
+		xfrm_state_hold(from->xvec[i]);
+		sp->xvec[i] = from->xvec[i];
+	}
+	sp->len = from->len;
+#endif
+	return 0;
+}
+
+/*
  * Rebuild the client's SYN from the validated ACK and the options the cookie
  * carried, and feed it to the normal receive path as if it had just arrived
  * on the ACK's interface: tc, taps, netfilter (conntrack, INPUT rules) and
@@ -695,6 +733,7 @@ int synguard_inject_syn(const struct sk_buff *ack,
 		},
 	};
 	struct sk_buff *skb = seg_build(pkt->family, &seg);
+	int err;
 
 	if (!skb)
 		return -ENOMEM;
@@ -712,11 +751,10 @@ int synguard_inject_syn(const struct sk_buff *ack,
 	}
 	skb->pkt_type = PACKET_HOST;
 	skb->mark = ack->mark;
-	/*
-	 * The ACK's extensions, its IPsec secpath above all: an input policy
-	 * that requires ESP must find the SYN came the same (decrypted) way.
-	 */
-	skb_ext_copy(skb, ack);
+	if (secpath_copy(skb, ack)) {
+		kfree_skb(skb);
+		return -ENOMEM;
+	}
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	/* Same link-layer header as the ACK, so packet taps decode it. */
 	if (skb_mac_header_was_set(ack) && ack->mac_len &&
@@ -728,5 +766,12 @@ int synguard_inject_syn(const struct sk_buff *ack,
 	} else {
 		skb_reset_mac_header(skb);
 	}
-	return netif_receive_skb_core(skb);
+	/*
+	 * Softirq, usually; but hooks after an NFQUEUE verdict run in process
+	 * context, and the receive path wants BHs off.
+	 */
+	local_bh_disable();
+	err = netif_receive_skb_core(skb);
+	local_bh_enable();
+	return err;
 }

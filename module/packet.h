@@ -85,7 +85,8 @@ enum synguard_owner {
 enum synguard_owner synguard_pkt_owner(struct net *net,
 				       const struct synguard_pkt *pkt,
 				       const struct net_device *in);
-bool synguard_syn_is_new(struct net *net, const struct synguard_pkt *syn,
+bool synguard_syn_is_new(struct net *net, const struct sk_buff *skb,
+			 const struct synguard_pkt *syn,
 			 const struct net_device *in);
 bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 			  unsigned int hook);

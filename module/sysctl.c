@@ -7,6 +7,7 @@
  */
 #include <linux/slab.h>
 #include <linux/sysctl.h>
+#include <linux/user_namespace.h>
 #include "netns.h"
 #include "sysctl.h"
 
@@ -142,13 +143,54 @@ static int proc_ports(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 	return err;
 }
 
-/* A new MSL takes effect at once: the next rotation is MSL from now. */
+/*
+ * A namespace created by an unprivileged user (one whose user namespace is
+ * not the initial one: Debian lets anyone make those) must not get more
+ * than the host gives: it may lower the limits that size its memory, flow
+ * count and linger time, and raise them only up to the initial namespace's
+ * current values. The field at the same offset of init_net's state is the
+ * cap; read without a lock, as it may change at any time anyway.
+ */
+static int proc_limit(struct synguard_net *sn,
+		      SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		      void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int *data = table->data, val = READ_ONCE(*data), cap, err;
+	struct ctl_table tmp = *table;
+
+	tmp.data = &val;
+	err = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	if (sn->net->user_ns != &init_user_ns) {
+		cap = READ_ONCE(*(int *)((char *)synguard_pernet(&init_net) +
+					 ((char *)data - (char *)sn)));
+		if (val > cap && val > READ_ONCE(*data))
+			return -EINVAL;
+	}
+	WRITE_ONCE(*data, val);
+	return 0;
+}
+
+static int proc_max_flows(SYNGUARD_CTL_CONST struct ctl_table *table,
+			  int write, void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return proc_limit(container_of(table->data, struct synguard_net,
+				       cfg.max_flows),
+			  table, write, buffer, lenp, ppos);
+}
+
+/*
+ * A new MSL takes effect at once: the next rotation is due one new MSL
+ * after the current key was born (now, if that is past). A write never
+ * postpones a rotation that is already due.
+ */
 static int proc_msl(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 		    void *buffer, size_t *lenp, loff_t *ppos)
 {
 	struct synguard_net *sn = container_of(table->data, struct synguard_net,
 					       cfg.msl);
-	int err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+	int err = proc_limit(sn, table, write, buffer, lenp, ppos);
 
 	if (!err && write)
 		synguard_keys_reschedule(sn);
@@ -214,7 +256,7 @@ static const struct ctl_table ctl_template[CTL_COUNT + SYNGUARD_CTL_SENTINEL] = 
 		.mode = 0644,
 		.proc_handler = proc_ports,
 	},
-	[CTL_MAX_FLOWS] = CTL_INT("max_flows", proc_dointvec_minmax,
+	[CTL_MAX_FLOWS] = CTL_INT("max_flows", proc_max_flows,
 				  &flows_min, &flows_max),
 	[CTL_MSS] = CTL_INT("mss", proc_mss, NULL, NULL),
 	[CTL_WSCALE] = CTL_INT("wscale", proc_dointvec_minmax, SYSCTL_ZERO,

@@ -26,6 +26,8 @@ enum {
 #define OPTLEN_SACK_PERM	2
 #define OPTLEN_TS		10
 #define SACK_BLOCK_LEN		8
+#define OPTLEN_MD5		18
+#define OPTLEN_AO_HDR		4	/* kind, length, key ids; then the MAC */
 
 /* Record one option; @p points at its kind byte and @olen is trusted >= 2. */
 static int parse_one(const u8 *opt, unsigned int off, unsigned int olen,
@@ -63,10 +65,15 @@ static int parse_one(const u8 *opt, unsigned int off, unsigned int olen,
 		out->sack_off = off + 2;
 		out->sack_blocks = (olen - 2) / SACK_BLOCK_LEN;
 		break;
+	/*
+	 * Only as the kernel's tcp_do_parse_auth_options() would see them: an
+	 * option it ignores makes no signed segment of a SYN.
+	 */
 	case OPT_MD5:
+		out->md5 = olen == OPTLEN_MD5;
+		break;
 	case OPT_AO:
-		/* Whatever its length: the kernel, not we, judges a signature. */
-		out->auth = true;
+		out->ao = olen > OPTLEN_AO_HDR;
 		break;
 	}
 	return 0;

@@ -21,7 +21,8 @@ struct synguard_tcpopt {
 	u8 ts_off;		/* offset of the TS kind byte in the options */
 	u8 sack_off;		/* offset of the first SACK block, 0: none */
 	u8 sack_blocks;		/* number of SACK blocks (1..4) */
-	bool auth;		/* TCP-MD5 (RFC 2385) or TCP-AO (RFC 5925) */
+	bool md5;		/* a well-formed TCP-MD5 option (RFC 2385) */
+	bool ao;		/* a well-formed TCP-AO option (RFC 5925) */
 };
 
 int synguard_tcpopt_parse(const u8 *opt, unsigned int len,

@@ -19,8 +19,10 @@
 #     nothing and counts as cookie_expired.
 #
 # About timing: the keys rotate every MSL, and a write to the msl sysctl
-# restarts the rotation clock (module/sysctl.c, proc_msl). The test writes
-# msl just before each SYN so the key generation of every replay is known.
+# makes the next rotation due one (new) MSL after the current key was born
+# (module/netns.c, keys_schedule): at once if that is past. The test sets
+# the key clock before each SYN (restart_keys) so that the key generation
+# of every replay is known.
 # And synguard only checks ACKs for cookies while it has sent one in the
 # last 2 * MSL (hooks.c, cookies_sent), so the test keeps that window open
 # with a SYN from a spoofed, unreachable source where needed.
@@ -68,9 +70,17 @@ n_flows() {
 	ip netns exec "$server" tail -n +2 /proc/net/synguard_flows | wc -l
 }
 
-# set_msl N: write the sysctl, which also restarts the key rotation clock.
+# set_msl N: write the sysctl.
 set_msl() {
 	ip netns exec "$server" sh -c "echo $1 >/proc/sys/net/synguard/msl"
+}
+
+# restart_keys N: a key born less than RESTART_MS ago, then msl N: the
+# next rotations are N, 2N, ... seconds after that birth. msl=1 rotates
+# at once (a key older than 1 s is overdue) and then every second.
+RESTART_MS=1500
+restart_keys() {
+	set_msl 1 && sleep 1.2 && set_msl "$1"
 }
 
 # keep_cookies_open: one cookie for a spoofed, unreachable source, so that
@@ -200,9 +210,9 @@ replay() {
 SPORT=40001
 SEQ=1000000
 sg_snap "$server"
-# A long MSL for this part (the write restarts the key clock): the cookie
+# A long MSL for this part (from a fresh key): the cookie
 # stays valid however slow the guest is.
-if ! get_cookie "$SPORT" "$SEQ" b set_msl 30; then
+if ! get_cookie "$SPORT" "$SEQ" b restart_keys 30; then
 	ksft_fail "b: SYN+ACK with a cookie captured in the client namespace"
 	exit "$ksft_fail"
 fi
@@ -251,10 +261,11 @@ expect_delta "$server" handoff_fail -eq 0 "b: no failed hand-off"
 
 # ------------------------------------------------- c. expired cookie
 
-# Keys rotate at t0 + MSL, + 2 MSL, + 3 MSL (t0: the msl write). A cookie
-# made before t0 + MSL is valid until t0 + 2 MSL, expired (made by the key
-# before the previous one) until t0 + 3 MSL, then just unknown (bad MAC).
-# The replay aims at t0 + 2.5 MSL. Part c uses a longer MSL than a and b
+# Keys rotate at b + MSL, + 2 MSL, + 3 MSL, where b, the birth of the key
+# current at t1 (the msl write), is at most RESTART_MS before t1. A cookie
+# made before b + MSL is valid until b + 2 MSL, expired (made by the key
+# before the previous one) until b + 3 MSL, then just unknown (bad MAC).
+# The replay aims at t1 + 2.5 MSL. Part c uses a longer MSL than a and b
 # (the window is one MSL wide) and retries when the guest was too slow to
 # hit the window; a replay that did hit it must count as expired.
 MSL_C=6
@@ -273,11 +284,11 @@ rej_ge1() { [ "$(rejected)" -ge 1 ]; }
 expired_try() {
 	local name=$1 sport=$2 seq=2000000 t0 t1 t2 t3 rc n
 
-	get_cookie "$sport" "$seq" "$name" set_msl "$MSL_C"
+	get_cookie "$sport" "$seq" "$name" restart_keys "$MSL_C"
 	rc=$?
 	t0=$T_CMD0 t1=$T_CMD1
 	# It must have been made by the first key after the write.
-	if [ "$rc" != 0 ] || [ $((COOKIE_MS - t0)) -ge $((MSL_C * 1000)) ]; then
+	if [ "$rc" != 0 ] || [ $((COOKIE_MS - t1)) -ge $((MSL_C * 1000 - RESTART_MS)) ]; then
 		ksft_info "$name: no cookie within one MSL of the msl write (rc=$rc, $((COOKIE_MS - t0)) ms)"
 		return 2
 	fi
@@ -308,7 +319,7 @@ expired_try() {
 	fi
 	[ "$(sg_delta "$server" cookie_expired)" = 1 ] && return 0
 	if [ "$rc" != 0 ] || [ "$t2" -lt $((t1 + 2 * MSL_C * 1000)) ] ||
-		[ "$t3" -ge $((t0 + 3 * MSL_C * 1000)) ]; then
+		[ "$t3" -ge $((t1 + 3 * MSL_C * 1000 - RESTART_MS)) ]; then
 		ksft_info "$name: the replay missed the window: the guest was too slow"
 		return 2
 	fi

@@ -4,7 +4,8 @@
 # /proc/net/synguard_flows over several pages: 150 connections held open
 # through synguard (mode=2) are listed each exactly once, "established",
 # the listing agrees with the flows gauge and with the listener's sockets,
-# and reading it with a small buffer (dd bs=100) gives the same lines.
+# and reading it with a small buffer (dd bs=100), or after going back to
+# the start of the file, gives the same lines.
 #
 # timeout: 180
 
@@ -68,6 +69,21 @@ ksft_check $? "the flows gauge and the listener's sockets say $N too"
 # (the age column may tick between the two reads)
 cmp -s <(cut -d' ' -f1-4 "$tmpd/list" | sort) <(cut -d' ' -f1-4 "$tmpd/list-small" | sort)
 ksft_check $? "read 100 bytes at a time, the listing is the same"
+# Back to the start after a partial read (lseek rewinds the walk).
+in_s python3 -c '
+import sys
+f = open("/proc/net/synguard_flows", "rb", buffering=0)
+f.read(250)
+f.seek(0)
+out = b""
+while True:
+    b = f.read(37)
+    if not b:
+        break
+    out += b
+sys.stdout.buffer.write(out)' >"$tmpd/list-seek"
+cmp -s <(cut -d' ' -f1-4 "$tmpd/list" | sort) <(cut -d' ' -f1-4 "$tmpd/list-seek" | sort)
+ksft_check $? "read 250 bytes, back to 0, then 37 at a time: the listing is the same"
 
 touch "$tmpd/go"
 wait $held

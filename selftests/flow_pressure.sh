@@ -102,7 +102,7 @@ t0=$(date +%s%3N)
 slowwait 10 eval '[ "$(sg_stat "$server" flows)" = 0 ]'
 ok=$?
 t1=$(date +%s%3N)
-[ $ok = 0 ] && [ "$(sg_delta "$server" flows_expired)" = 0 ]
+[ $ok = 0 ] && [ "$(sg_delta "$server" flows_expired)" -ge $((MAX / 2)) ]
 ksft_check $? "after RSTs, the flows were freed in $((t1 - t0)) ms (not after a $((2 * 30)) s linger)"
 echo_roundtrip "$client" $SRV $PORT
 ksft_check $? "a new connection echoes 64 KiB intact"

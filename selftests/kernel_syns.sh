@@ -13,6 +13,9 @@
 #     synguard answers (the kernel would take it as a new connection).
 #  4. A SYN with a bad TCP checksum is dropped (TcpInCsumErrors), unanswered.
 #  5. A SYN from a v4-mapped IPv6 source gets no SYN+ACK.
+#  6. A SYN with a malformed MD5 option (which the kernel ignores) is not
+#     passed as signed: synguard answers it.
+#  7. A SYN to a port that nft redirects (DNAT) is the kernel's.
 #
 # timeout: 240
 
@@ -161,12 +164,14 @@ ksft_check $? "synguard answered none of them"
 
 # ---- 5. a v4-mapped IPv6 source, next to an ordinary one (the control)
 echo_server_start "$server" $SRV6 $PORT || { ksft_fail "IPv6 echo server"; exit 1; }
-# syn6 SRC: three raw IPv6 SYNs from SRC (synguard's synflood refuses
-# a v4-mapped source).
+# syn6 SRC [OPTIONS_HEX [SPORT]]: three raw IPv6 SYNs from SRC, from ports
+# SPORT (default 40000) on, with TCP options OPTIONS_HEX (default MSS 1460;
+# synguard's synflood refuses a v4-mapped source).
 syn6() {
 	in_c python3 -c '
 import socket, struct, sys
 src, dst, dport = sys.argv[1], sys.argv[2], int(sys.argv[3])
+opts, sport = bytes.fromhex(sys.argv[4]), int(sys.argv[5])
 s6 = socket.inet_pton(socket.AF_INET6, src)
 d6 = socket.inet_pton(socket.AF_INET6, dst)
 def csum(b):
@@ -176,13 +181,13 @@ def csum(b):
     return ~t & 0xffff
 r = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
 for i in range(3):
-    tcp = struct.pack("!HHIIBBHHH", 40000 + i, dport, 1000 + i, 0, 6 << 4,
-                      0x02, 64240, 0, 0) + bytes([2, 4, 5, 180])
+    tcp = struct.pack("!HHIIBBHHH", sport + i, dport, 1000 + i, 0,
+                      (5 + len(opts) // 4) << 4, 0x02, 64240, 0, 0) + opts
     c = csum(s6 + d6 + struct.pack("!IxxxB", len(tcp), 6) + tcp)
     tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
     r.sendto(struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + s6 + d6 + tcp,
              (dst, 0))
-' "$1" $SRV6 $PORT
+' "$1" $SRV6 $PORT "${2:-020405b4}" "${3:-40000}"
 }
 capture "$client" "$VETH1" plain6 "tcp port $PORT and ip6"
 syn6 $CLI6
@@ -197,6 +202,34 @@ ksft_check $? "SYNs from ::ffff:10.0.1.1 were sent"
 slowwait 1 pcap_seen mapped "Flags \\[S\\.\\]"
 ! pcap_seen mapped "Flags \\[S\\.\\]" && [ "$(sg_delta "$server" cookie_sent)" = 0 ]
 ksft_check $? "SYNs from ::ffff:10.0.1.1 get no SYN+ACK"
+
+# ---- 6. a malformed MD5 option (length 2) makes no signed SYN: the
+# kernel would ignore it, so synguard answers as for any SYN
+capture "$client" "$VETH1" badmd5 "tcp port $PORT and ip6"
+sg_snap "$server"
+syn6 $CLI6 020405b413020101 41000
+busywait 5000 pcap_seen badmd5 "IP6 $SRV6\\.$PORT > $CLI6\\.4100[0-2]: Flags \\[S\\.\\]" &&
+	[ "$(sg_delta "$server" pass_auth)" = 0 ]
+ksft_check $? "a SYN with a malformed MD5 option is answered by synguard, not passed"
+
+# ---- 7. a port redirect (DNAT): the SYN is seen after NAT, the client's
+# ACK would come before it; the kernel's
+if in_s nft -f - <<EOF
+table ip nat {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		tcp dport 80 redirect to :$PORT
+	}
+}
+EOF
+then
+	sg_snap "$server"
+	echo_roundtrip "$client" $SRV 80 && [ "$(sg_delta "$server" cookie_sent)" = 0 ]
+	ksft_check $? "a connection to a port redirected to $PORT works, left to the kernel"
+	in_s nft delete table ip nat
+else
+	ksft_skip "no nft nat"
+fi
 
 cleanup_bg
 check_dmesg_clean

@@ -317,6 +317,35 @@ capture() {
 
 pcap_seen() { tcpdump -nn -S -r "$tmpd/$1.pcap" 2>/dev/null | grep -Eq "$2"; }
 
+# ------------------------------------------------------------- raw TCP
+
+# raw_peer CLIENT SERVER ADDR...: let namespace CLIENT send raw TCP from
+# ADDRs of its link with SERVER (made by veth_pair, whose VETH1/VETH2 it
+# reads) that it does not own. SERVER gets static neighbour entries for
+# them: its answers reach the client's interface, where rawtcp (below)
+# reads them, but the client kernel sends no RST of its own. Sets RAW_NS,
+# RAW_DEV and RAW_DMAC for rawtcp.
+raw_peer() {
+	local cli=$1 srv=$2 addr smac
+	shift 2
+	RAW_NS=$cli RAW_DEV=$VETH1
+	RAW_DMAC=$(ip netns exec "$srv" cat "/sys/class/net/$VETH2/address") &&
+		smac=$(ip netns exec "$cli" cat "/sys/class/net/$VETH1/address") ||
+		return 1
+	for addr in "$@"; do
+		ip -n "$srv" neigh add "$addr" lladdr "$smac" dev "$VETH2" \
+			nud permanent || return 1
+	done
+}
+
+# rawtcp ARGS...: selftests/tools/rawtcp.py in the raw_peer namespace
+# (see its --help), e.g.
+#	rawtcp --src A --dst B --sport P --dport Q syn --seq 1 --count 20
+rawtcp() {
+	ip netns exec "$RAW_NS" python3 "$(dirname "${BASH_SOURCE[0]}")/tools/rawtcp.py" \
+		--dev "$RAW_DEV" --dmac "$RAW_DMAC" "$@"
+}
+
 # ------------------------------------------------------------- echo
 
 # echo_server_start NS ADDR PORT [BACKLOG]: a threaded TCP echo server in NS
@@ -386,11 +415,19 @@ echo_roundtrip() { echo_client "$1" "$2" "$3" /dev/null; }
 
 synguard_loaded() { [ -d /sys/module/synguard ]; }
 
+# load_synguard_deps: modprobe what $SYNGUARD_KO depends on (the kernel's
+# defragmentation), so that a bare insmod of it can succeed.
+load_synguard_deps() {
+	local dep
+	for dep in $(modinfo -F depends "$SYNGUARD_KO" 2>/dev/null | tr , ' '); do
+		modprobe "$dep" || return 1
+	done
+}
+
 # load_synguard [param=val ...]: insmod $SYNGUARD_KO unless it is loaded
 # already, after modprobing the modules it depends on. Returns 4 (skip)
 # when there is no module built for this kernel.
 load_synguard() {
-	local dep
 	if synguard_loaded; then
 		[ $# -eq 0 ] || ksft_info "synguard already loaded; ignoring $*"
 		return 0
@@ -399,9 +436,7 @@ load_synguard() {
 		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO unset)}"
 		return "$ksft_skip"
 	fi
-	for dep in $(modinfo -F depends "$SYNGUARD_KO" 2>/dev/null | tr , ' '); do
-		modprobe "$dep" || return "$ksft_fail"
-	done
+	load_synguard_deps || return "$ksft_fail"
 	insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
 	SYNGUARD_LOADED_HERE=1
 }

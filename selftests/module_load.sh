@@ -33,7 +33,9 @@ for p in mode msl ports max_flows mss wscale syn_rate queue_fill hold; do
 	ksft_check $? "module parameter $p is documented"
 done
 
-# ---- a bad parameter refuses the load, cleanly
+# ---- a bad parameter refuses the load, cleanly (and for no other reason)
+load_synguard_deps
+ksft_check $? "modprobe the dependencies: $(modinfo -F depends "$SYNGUARD_KO")"
 insmod "$SYNGUARD_KO" mode=7 2>/dev/null
 rc=$?
 [ "$rc" != 0 ] && ! synguard_loaded
@@ -150,5 +152,7 @@ ksft_check $? "rmmod synguard"
 ksft_check $? "no sysctl or /proc entry is left after rmmod"
 load_synguard && unload_synguard
 ksft_check $? "the module loads and unloads again"
+modprobe -r nf_defrag_ipv6 nf_defrag_ipv4
+ksft_check $? "then nothing holds the defragmentation modules"
 check_dmesg_clean
 ksft_exit

@@ -533,7 +533,7 @@ static void cookie_forged_replay_uniformity(void)
 
 /* ---- timestamp cookies ----------------------------------------------- */
 
-/* The ts table entry <= @mss; 0 stays 0 (no option), 1..63 become 64. */
+/* The ts table entry <= @mss; 0 stays 0 (no option), 1..47 become 48. */
 static u16 ref_expect_mss_ts(u32 mss)
 {
 	u16 best = 0;
