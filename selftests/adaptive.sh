@@ -73,6 +73,9 @@ flood_stop() {
 	ksft_info "$1 flood: $(cat "$tmpd/flood-$1.out")"
 }
 
+# somaxconn caps listen()'s backlog (4096 by default): a slow flood
+# would fill even PORT's queue in 14 s and engage the queue trigger.
+in_s sysctl -qw net.core.somaxconn=65535
 echo_server_start "$server" $SRV $PORT 65535 && echo_server_start "$server" $SRV $QPORT 16 ||
 	{ ksft_fail "echo servers listen"; exit "$ksft_fail"; }
 
