@@ -82,6 +82,7 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 {
 	const struct synguard_keyset *ks;
 	struct sock *lsk;
+	int err;
 
 	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
 		synguard_stat_inc(sn, SG_PASS_OFF);
@@ -127,10 +128,15 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 	ks = rcu_dereference(sn->keyset);
-	/* No way back: neither has the kernel, which then queues nothing. */
-	if (synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in)) {
+	err = synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in);
+	if (err) {
 		synguard_stat_inc(sn, SG_SEND_FAIL);
-		return NF_ACCEPT;
+		/*
+		 * A source whose route back is a broadcast gets no SYN+ACK from
+		 * anyone (the kernel would send one). With no route at all the
+		 * kernel cannot answer either and queues nothing: its call.
+		 */
+		return err == -EINVAL ? NF_DROP : NF_ACCEPT;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_SENT);
 	cookies_sent(sn);
