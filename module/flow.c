@@ -578,11 +578,11 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	return GC_EXPIRE;
 }
 
-/* Restart the walk from the table's beginning on the next run. */
-static void gc_rewind(struct synguard_net *sn)
+/* Restart a walk from the table's beginning. */
+static void walk_rewind(struct rhashtable *ht, struct rhashtable_iter *it)
 {
-	rhashtable_walk_exit(&sn->gc_iter);
-	rhashtable_walk_enter(&sn->flows, &sn->gc_iter);
+	rhashtable_walk_exit(it);
+	rhashtable_walk_enter(ht, it);
 }
 
 /*
@@ -614,7 +614,7 @@ static void flows_gc(struct work_struct *work)
 	}
 	rhashtable_walk_stop(&sn->gc_iter);
 	if (budget > 0)
-		gc_rewind(sn);
+		walk_rewind(&sn->flows, &sn->gc_iter);
 	schedule_delayed_work(&sn->gc_work, atomic_read(&sn->nr_flows) ?
 			      GC_INTERVAL_BUSY : GC_INTERVAL_IDLE);
 }
@@ -653,8 +653,7 @@ struct flows_seq {
 
 static void flows_rewind(struct flows_seq *fs)
 {
-	rhashtable_walk_exit(&fs->iter);
-	rhashtable_walk_enter(&fs->sn->flows, &fs->iter);
+	walk_rewind(&fs->sn->flows, &fs->iter);
 	fs->pos = 0;
 }
 

@@ -602,11 +602,18 @@ static void synack_cookie(const struct synguard_pkt *syn,
 		seg->flags |= TCPHDR_ECE;
 }
 
-/* Build @seg and send it on @dst (whose reference it takes), untracked. */
+/*
+ * Build @seg and send it on @dst (whose reference it takes), untracked,
+ * with the hop limit of that route.
+ */
 static int seg_send(struct synguard_net *sn, u8 family,
-		    const struct synguard_seg *seg, struct dst_entry *dst)
+		    struct synguard_seg *seg, struct dst_entry *dst)
 {
-	struct sk_buff *skb = seg_build(family, seg);
+	struct sk_buff *skb;
+
+	seg->ttl = family == NFPROTO_IPV4 ? ip4_dst_hoplimit(dst) :
+					    ip6_dst_hoplimit(dst);
+	skb = seg_build(family, seg);
 
 	if (!skb) {
 		dst_release(dst);
@@ -639,7 +646,6 @@ int synguard_send_synack(struct synguard_net *sn,
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
 	synack_opts(sn, &syn->opts, listener, dst, &seg);
-	seg.ttl = is_v4(syn) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
 	/*
 	 * Our tsval is the cookie's second word, not a clock: the relay maps
 	 * the listener's clock onto it so that the client's view runs on from
@@ -671,7 +677,6 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 
 	if (IS_ERR(dst))
 		return;
-	seg.ttl = is_v4(ack) ? ip4_dst_hoplimit(dst) : ip6_dst_hoplimit(dst);
 	seg_send(sn, ack->family, &seg, dst);
 }
 
