@@ -103,7 +103,7 @@ pcap_has() {
 closed_port() {
 	local name=$1 addr=$2 host=$3 pcap="$tmpd/$1.pcap" tdpid rc ms rst synack syn n
 
-	ip netns exec "$client" tcpdump -Z root -U -nn -i "$cli_dev" -w "$pcap" \
+	ip netns exec "$client" tcpdump --immediate-mode -Z root -U -nn -i "$cli_dev" -w "$pcap" \
 		"tcp port $CLOSED" 2>"$tmpd/$name.tcpdump" &
 	tdpid=$!
 	bg_track "$tdpid"

@@ -168,7 +168,7 @@ get_cookie() {
 	shift 3
 
 	COOKIE='' COOKIE_MS=''
-	ip netns exec "$client" tcpdump -Z root -U -nn -S -i "$cli_dev" -w "$pcap" \
+	ip netns exec "$client" tcpdump --immediate-mode -Z root -U -nn -S -i "$cli_dev" -w "$pcap" \
 		"tcp port $PORT and tcp port $sport" 2>"$tmpd/$name.tcpdump" &
 	tdpid=$!
 	bg_track "$tdpid"

@@ -53,7 +53,7 @@ for a in $SRV $SRV6; do
 	bg_track $!
 done
 wait_port_listen "$server" $PORT || { ksft_fail "servers listen"; exit 1; }
-in_c tcpdump -U -nn -i "$VETH1" -w "$tmpd/wire.pcap" "tcp port $PORT" \
+in_c tcpdump --immediate-mode -U -nn -i "$VETH1" -w "$tmpd/wire.pcap" "tcp port $PORT" \
 	2>"$tmpd/tcpdump.log" &
 bg_track $!
 slowwait 10 grep -q "listening on" "$tmpd/tcpdump.log"
@@ -75,6 +75,9 @@ port_of() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["port"])'
 report() {
 	local port wire
 	port=$(port_of "$1")
+	# The listener's FIN ends its 64 KiB: once the capture has it, it has
+	# every segment of the connection (captures lag under load).
+	slowwait 10 eval 'tcpdump -nn -r "$tmpd/wire.pcap" "tcp src port $PORT and dst port $port and tcp[tcpflags] & tcp-fin != 0" 2>/dev/null | grep -q .'
 	wire=$(tcpdump -nn -r "$tmpd/wire.pcap" "tcp src port $PORT and dst port $port" 2>/dev/null |
 	       sed -n 's/.* length \([0-9]*\).*/\1/p' | sort -n | tail -n1)
 	python3 - "$1" "$tmpd/srv.json" "${wire:-0}" <<-'EOF'

@@ -309,7 +309,7 @@ ss_field() {
 # on DEV in NS into $tmpd/NAME.pcap, in the background and tracked; returns
 # once it listens. pcap_seen NAME ERE then tells if a packet matches.
 capture() {
-	ip netns exec "$1" tcpdump -U -nn -S -i "$2" -w "$tmpd/$3.pcap" "$4" \
+	ip netns exec "$1" tcpdump --immediate-mode -U -nn -S -i "$2" -w "$tmpd/$3.pcap" "$4" \
 		2>"$tmpd/$3.log" &
 	bg_track $!
 	slowwait 10 grep -q "listening on" "$tmpd/$3.log"
