@@ -3,13 +3,14 @@
 # `make`          build synguard.ko for the running kernel
 # `make install`  install it there (then `modprobe synguard`)
 # `make check`    every test: both Debian kernels, in QEMU guests
+# `make check-debug`  every test on a KASAN/lockdep/kmemleak 6.12 (not in check)
 # `make demo`     a SYN flood against a web server, with and without synguard
 # `make bench`    synguard next to kernel syncookies and SYNPROXY
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= all
 
-.PHONY: all modules modules-all install clean deps check unit selftests \
+.PHONY: all modules modules-all install clean deps check check-debug unit selftests \
 	checkpatch tools demo bench
 
 all: modules
@@ -46,6 +47,10 @@ selftests: modules-all tools
 
 check:
 	scripts/check.sh
+
+# `make check-debug TESTS=fuzz FUZZ_SECONDS=60` runs a subset.
+check-debug:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) scripts/check-debug.sh $(TESTS)
 
 demo: modules-all tools
 	scripts/demo.sh --kernel $(if $(filter all,$(KERNEL)),6.12,$(KERNEL))

@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-module.sh 6.1|6.12 [make args...]
+# build-module.sh 6.1|6.12|6.12-debug [make args...]
 #
 # Build synguard.ko against the unpacked Debian headers of the newest build
 # of a kernel series (see fetch-kernel.sh), in .build/<krel>/ so that the
 # builds for different kernels never share objects. Warnings are errors.
 set -eu
 
-series=${1:?usage: build-module.sh 6.1|6.12}
+series=${1:?usage: build-module.sh 6.1|6.12|6.12-debug}
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 kdir=$("$top/scripts/fetch-kernel.sh" "$series")

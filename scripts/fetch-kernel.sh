@@ -1,16 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# fetch-kernel.sh 6.1|6.12
+# fetch-kernel.sh 6.1|6.12|6.12-debug
 #
 # Resolve the newest Debian 12 build of a kernel series with apt-cache, then
 # download its image and header packages and unpack them (no install) into
 # .cache/kernels/<krel>/. Prints the unpacked directory on stdout. A cache that
 # already holds the newest build is reused; without a reachable archive the
-# newest cached build is used.
+# newest cached build is used. 6.12-debug is our own build of Debian's 6.12
+# source with the kernel's checkers (scripts/build-debug-kernel.sh).
 set -eu
 
-series=${1:?usage: fetch-kernel.sh 6.1|6.12}
+if [ "${1:-}" = 6.12-debug ]; then
+	exec "$(dirname "$0")/build-debug-kernel.sh"
+fi
+
+series=${1:?usage: fetch-kernel.sh 6.1|6.12|6.12-debug}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SYNGUARD_CACHE:-$top/.cache}/kernels
 mkdir -p "$cache"

@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# selftests/run.sh [--kernel 6.1|6.12|all] [TEST...]
+# selftests/run.sh [--kernel 6.1|6.12|6.12-debug|all] [--jobs N] [TEST...]
 #
 # Run the guest selftests (selftests/*.sh but lib.sh and run.sh, or the
 # TESTs named, as "foo", "foo.sh" or a path to a test file), each in its own
 # QEMU guest through scripts/vm-run, on each kernel. The kernels' sequences
-# run in parallel, one host core each (TCG is single-threaded).
+# run in parallel, one host core each (TCG is single-threaded); --jobs N
+# splits each kernel's tests among N sequences (for one kernel on a host
+# with cores to spare).
 #
 # A test exits 0 to pass, 4 to skip, anything else fails it. It may set its
 # own timeout (seconds, default 300) with a comment line "# timeout: N", or
@@ -18,6 +20,9 @@
 # preceded by the test's output as "# " lines (on failure also the console
 # log's path), and the very last line is "N passed, N failed, N skipped".
 # Every test's output and console log stay in .cache/selftests/<run>/.
+# On the debug kernel (KASAN, lockdep, kmemleak: several times slower under
+# TCG) every timeout and the boot allowance are multiplied by
+# $DEBUG_SLOWDOWN (default 4).
 # Exits 1 if any test failed, else 0.
 set -u
 
@@ -28,11 +33,12 @@ boot_allowance=30
 max_lines=120		# of a test's output shown per result
 
 usage() {
-	echo "usage: ${0##*/} [--kernel 6.1|6.12|all] [TEST...]" >&2
+	echo "usage: ${0##*/} [--kernel 6.1|6.12|6.12-debug|all] [--jobs N] [TEST...]" >&2
 	exit 2
 }
 
 kernels=(6.1 6.12)
+jobs=1
 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,17 +46,21 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] || usage
 		case "$2" in
 		all) kernels=(6.1 6.12) ;;
-		6.1|6.12) kernels=("$2") ;;
+		6.1|6.12|6.12-debug) kernels=("$2") ;;
 		*) usage ;;
 		esac
 		shift 2 ;;
 	--kernel=*)
 		case "${1#*=}" in
 		all) kernels=(6.1 6.12) ;;
-		6.1|6.12) kernels=("${1#*=}") ;;
+		6.1|6.12|6.12-debug) kernels=("${1#*=}") ;;
 		*) usage ;;
 		esac
 		shift ;;
+	--jobs|-j)
+		if [ $# -lt 2 ] || ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then usage; fi
+		jobs=$2
+		shift 2 ;;
 	-h|--help) usage ;;
 	-*) echo "${0##*/}: unknown option '$1'" >&2; usage ;;
 	*) tests+=("$1"); shift ;;
@@ -100,23 +110,36 @@ test_timeout() {
 	echo "${t:-$default_timeout}"
 }
 
-# worker KERNEL: run every test on KERNEL, one guest each, and print one
-# line "KERNEL TEST RC SECONDS" per test as it ends. Each test's output goes
-# to $logdir/KERNEL/TEST.out, and all of them, in order, to KERNEL.log.
+# slowdown KERNEL: how much longer than their own timeouts tests get there.
+slowdown() {
+	case "$1" in
+	*-debug) echo "${DEBUG_SLOWDOWN:-4}" ;;
+	*) echo 1 ;;
+	esac
+}
+
+# worker KERNEL J: run every test of share J (of $jobs) on KERNEL, one
+# guest each, and print one line "KERNEL TEST RC SECONDS" per test as it
+# ends. Each test's output goes to $logdir/KERNEL/TEST.out, and all of them,
+# in order, to KERNEL.log.
 worker() {
-	local k=$1 kdir f t cmd out con rc t0 vpid=''
+	local k=$1 j=$2 kdir f t cmd out con rc t0 i=-1 vpid=''
 	trap 'if [ -n "$vpid" ]; then kill -TERM "$vpid" 2>/dev/null; wait "$vpid"; fi; exit 143' TERM
 	mkdir -p "$logdir/$k"
 	# Resolve the kernel once, not in each vm-run.
-	if ! kdir=$("$top/scripts/fetch-kernel.sh" "$k" 2>"$logdir/$k/fetch.err"); then
+	if ! kdir=$("$top/scripts/fetch-kernel.sh" "$k" 2>"$logdir/$k/fetch-$j.err"); then
 		for f in "${tests[@]}"; do
+			i=$((i + 1))
+			[ $((i % jobs)) = "$j" ] || continue
 			t=$(basename "$f" .sh)
-			cp "$logdir/$k/fetch.err" "$logdir/$k/$t.out"
+			cp "$logdir/$k/fetch-$j.err" "$logdir/$k/$t.out"
 			echo "$k $t 125 0"
 		done
 		return
 	fi
 	for f in "${tests[@]}"; do
+		i=$((i + 1))
+		[ $((i % jobs)) = "$j" ] || continue
 		t=$(basename "$f" .sh)
 		out=$logdir/$k/$t.out
 		con=$logdir/$k/$t.console.log
@@ -126,7 +149,7 @@ worker() {
 		[ -x "$f" ] || cmd=(bash "$f")
 		t0=$(date +%s)
 		VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
-			--timeout $(( $(test_timeout "$f") + boot_allowance )) \
+			--timeout $(( ($(test_timeout "$f") + boot_allowance) * $(slowdown "$k") )) \
 			--log "$con" -- "${cmd[@]}" \
 			>"$out" 2>&1 </dev/null &
 		vpid=$!
@@ -147,8 +170,10 @@ fifo=$logdir/results
 mkfifo "$fifo"
 pids=()
 for k in "${kernels[@]}"; do
-	worker "$k" >"$fifo" &
-	pids+=($!)
+	for ((j = 0; j < jobs; j++)); do
+		worker "$k" "$j" >"$fifo" &
+		pids+=($!)
+	done
 done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; echo "# interrupted"; exit 130' INT TERM
 
