@@ -20,7 +20,8 @@ scripts/build-debug-kernel.sh >/dev/null || fail "building the debug kernel fail
 scripts/build-module.sh 6.12-debug >/dev/null || fail "building synguard for it failed"
 make -s -C selftests/tools || fail "building the test tools failed"
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-600} selftests/run.sh --kernel 6.12-debug "$@"
+FUZZ_SECONDS=${FUZZ_SECONDS:-600} selftests/run.sh --kernel 6.12-debug \
+	--jobs "${DEBUG_JOBS:-$(nproc)}" "$@"
 rc=$?
 echo "check-debug: $(( ($(date +%s) - t0) / 60 )) min in all"
 exit "$rc"
