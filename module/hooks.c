@@ -128,7 +128,15 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 	ks = rcu_dereference(sn->keyset);
-	err = synguard_send_synack(sn, pkt, lsk, &ks->keys, state->in);
+	/*
+	 * Unless sending failed to start (err < 0), the SYN is gone: its
+	 * buffer carries the SYN+ACK.
+	 */
+	err = synguard_send_synack(sn, skb, pkt, lsk, &ks->keys, state->in);
+	if (err > 0) {
+		synguard_stat_inc(sn, SG_SEND_FAIL);
+		return NF_STOLEN;
+	}
 	if (err) {
 		synguard_stat_inc(sn, SG_SEND_FAIL);
 		/*
@@ -140,7 +148,6 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 	}
 	synguard_stat_inc(sn, SG_COOKIE_SENT);
 	cookies_sent(sn);
-	consume_skb(skb);
 	return NF_STOLEN;
 }
 
@@ -345,6 +352,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	struct synguard_net *sn = synguard_pernet(state->net);
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
+	int nr_flows;
 
 	/*
 	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
@@ -353,7 +361,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	 */
 	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
 		return NF_ACCEPT;
-	switch (synguard_pkt_parse(skb, state->pf, state->in, &pkt)) {
+	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
 		/* An ICMP error may quote a relayed segment: never dropped. */
 		synguard_icmp_in(sn, skb, state->pf, state->in);
@@ -363,7 +371,12 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	case SYNGUARD_PKT_TCP:
 		break;
 	}
-	if (atomic_read(&sn->nr_flows)) {
+	nr_flows = atomic_read(&sn->nr_flows);
+	/* The flood's common case, with nothing to do here: spare the options. */
+	if (!nr_flows && pkt.th.syn && !pkt.th.ack)
+		return NF_ACCEPT;
+	synguard_pkt_parse_opts(skb, &pkt);
+	if (nr_flows) {
 		f = synguard_flow_find(sn, &pkt, true);
 		/*
 		 * A new SYN on a closed flow's ports starts a new connection,

@@ -71,13 +71,11 @@ static bool parse_l3_v6(struct sk_buff *skb, struct synguard_pkt *pkt)
  * @dev: the device the hook runs for. Its L3 domain (VRF) is part of a
  * flow's key: identical tuples in two VRFs are two connections.
  */
-enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
-					  const struct net_device *dev,
-					  struct synguard_pkt *pkt)
+enum synguard_pkt_kind synguard_pkt_parse_hdr(struct sk_buff *skb, u8 family,
+					      const struct net_device *dev,
+					      struct synguard_pkt *pkt)
 {
 	const struct tcphdr *th;
-	const u8 *opt;
-	unsigned int optlen;
 
 	memset(&pkt->saddr, 0, sizeof(pkt->saddr));
 	memset(&pkt->daddr, 0, sizeof(pkt->daddr));
@@ -96,18 +94,36 @@ enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 	pkt->hdrlen = th->doff * 4;
 	if (pkt->hdrlen < sizeof(*th) || pkt->thoff + pkt->hdrlen > skb->len)
 		return SYNGUARD_PKT_BAD;
+	return SYNGUARD_PKT_TCP;
+}
 
-	optlen = pkt->hdrlen - sizeof(*th);
-	opt = skb_header_pointer(skb, pkt->thoff + sizeof(*th), optlen,
-				 pkt->optbuf);
-	if (!opt)
-		return SYNGUARD_PKT_BAD;
+/* The options of a segment synguard_pkt_parse_hdr() found whole. */
+void synguard_pkt_parse_opts(struct sk_buff *skb, struct synguard_pkt *pkt)
+{
+	unsigned int optlen = pkt->hdrlen - sizeof(struct tcphdr);
+	const u8 *opt;
+
+	/* Within skb->len, as parse_hdr() checked: this cannot fail. */
+	opt = skb_header_pointer(skb, pkt->thoff + sizeof(struct tcphdr),
+				 optlen, pkt->optbuf);
 	/*
 	 * Bad options are the caller's call: Linux ignores the rest of such a
 	 * list, so ordinary connections must not lose the segment to us.
 	 */
-	pkt->opts_bad = synguard_tcpopt_parse(opt, optlen, &pkt->opts) != 0;
-	return SYNGUARD_PKT_TCP;
+	pkt->opts_bad = !opt ||
+			synguard_tcpopt_parse(opt, optlen, &pkt->opts) != 0;
+}
+
+enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
+					  const struct net_device *dev,
+					  struct synguard_pkt *pkt)
+{
+	enum synguard_pkt_kind kind;
+
+	kind = synguard_pkt_parse_hdr(skb, family, dev, pkt);
+	if (kind == SYNGUARD_PKT_TCP)
+		synguard_pkt_parse_opts(skb, pkt);
+	return kind;
 }
 
 void synguard_pkt_tuple(const struct synguard_pkt *pkt,
@@ -342,19 +358,68 @@ static void push_l3_v6(struct sk_buff *skb, const struct synguard_seg *seg,
 	skb->protocol = htons(ETH_P_IPV6);
 }
 
-/* A complete segment with both checksums filled in; skb->data at L3. */
-static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg)
+/*
+ * Empty @skb, a segment we received and answer, to carry the answer: one
+ * skb allocation and free less per SYN. Only when nobody else sees its
+ * buffer (not shared, not cloned, e.g. by a packet socket), it is linear
+ * and its buffer holds @room: the headers, pushed back from its end, and
+ * the link-layer header in front of them. What the receive path left on it
+ * is scrubbed, so that it leaves as a freshly allocated local packet would:
+ * no socket, route, conntrack, extensions, mark, timestamp, hash, VLAN tag,
+ * priority, control block or device (the output path's POST_ROUTING hooks
+ * see no input device, as for alloc_skb()). NULL if it cannot be reused.
+ */
+static struct sk_buff *seg_recycle(struct sk_buff *skb, unsigned int room)
+{
+	if (!skb || skb_shared(skb) || skb_cloned(skb) ||
+	    skb_is_nonlinear(skb) || skb_end_offset(skb) < room)
+		return NULL;
+	skb_orphan(skb);
+	skb_scrub_packet(skb, true);
+	skb_set_delivery_time(skb, 0, 0);
+	skb_clear_hash(skb);
+	skb_reset_redirect(skb);
+	skb_gso_reset(skb);
+	__vlan_hwaccel_clear_tag(skb);
+#if IS_ENABLED(CONFIG_NETWORK_SECMARK)
+	skb->secmark = 0;
+#endif
+	skb->priority = 0;
+	skb->queue_mapping = 0;
+	skb->encapsulation = 0;
+	skb->ip_summed = CHECKSUM_NONE;
+	skb->dev = NULL;
+	memset(skb->cb, 0, sizeof(skb->cb));
+	skb_unset_mac_header(skb);
+	skb->data = skb->head;
+	skb->len = 0;
+	skb_reset_tail_pointer(skb);
+	skb_reserve(skb, room);
+	return skb;
+}
+
+/*
+ * A complete segment with both checksums filled in; skb->data at L3. In
+ * @reuse if seg_recycle() can, else in a new skb.
+ */
+static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
+				 struct sk_buff *reuse, unsigned int headroom)
 {
 	u8 opt[SYNGUARD_SYNOPT_MAXLEN];
 	unsigned int optlen = synguard_tcpopt_build(opt, &seg->opts);
 	unsigned int tcplen = sizeof(struct tcphdr) + optlen;
+	unsigned int l3len = family == NFPROTO_IPV4 ? sizeof(struct iphdr) :
+						      sizeof(struct ipv6hdr);
 	struct sk_buff *skb;
 	struct tcphdr *th;
 
-	skb = alloc_skb(MAX_TCP_HEADER + tcplen, GFP_ATOMIC);
-	if (!skb)
-		return NULL;
-	skb_reserve(skb, MAX_TCP_HEADER);
+	skb = seg_recycle(reuse, headroom + l3len + tcplen);
+	if (!skb) {
+		skb = alloc_skb(MAX_TCP_HEADER + tcplen, GFP_ATOMIC);
+		if (!skb)
+			return NULL;
+		skb_reserve(skb, MAX_TCP_HEADER);
+	}
 	th = skb_push(skb, tcplen);
 	skb_reset_transport_header(skb);
 	memset(th, 0, sizeof(*th));
@@ -604,29 +669,42 @@ static void synack_cookie(const struct synguard_pkt *syn,
 
 /*
  * Build @seg and send it on @dst (whose reference it takes), untracked,
- * with the hop limit of that route.
+ * with the hop limit of that route. @in: the segment answered; its buffer
+ * carries @seg if it can. Returns a negative error if nothing was sent (and
+ * @in is untouched), else @in is consumed and the result is 0, or 1 if the
+ * output path dropped the segment (a firewall rule, a full qdisc).
  */
 static int seg_send(struct synguard_net *sn, u8 family,
-		    struct synguard_seg *seg, struct dst_entry *dst)
+		    struct synguard_seg *seg, struct dst_entry *dst,
+		    struct sk_buff *in)
 {
 	struct sk_buff *skb;
+	int err;
 
 	seg->ttl = family == NFPROTO_IPV4 ? ip4_dst_hoplimit(dst) :
 					    ip6_dst_hoplimit(dst);
-	skb = seg_build(family, seg);
+	skb = seg_build(family, seg, in, LL_RESERVED_SPACE(dst->dev));
 
 	if (!skb) {
 		dst_release(dst);
 		return -ENOMEM;
 	}
+	if (in && skb != in)
+		consume_skb(in);
 	skb_dst_set(skb, dst);
 	seg_untrack(skb);
 	if (family == NFPROTO_IPV4)
-		return ip_local_out(sn->net, NULL, skb);
-	return ip6_local_out(sn->net, NULL, skb);
+		err = ip_local_out(sn->net, NULL, skb);
+	else
+		err = ip6_local_out(sn->net, NULL, skb);
+	return net_xmit_eval(err) ? 1 : 0;
 }
 
-int synguard_send_synack(struct synguard_net *sn,
+/*
+ * Answer the SYN @skb with a cookie SYN+ACK, in the SYN's own buffer when
+ * it can (see seg_send() for the result and what becomes of @skb).
+ */
+int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 			 const struct synguard_pkt *syn,
 			 const struct sock *listener,
 			 const struct synguard_keys *keys,
@@ -653,7 +731,7 @@ int synguard_send_synack(struct synguard_net *sn,
 	 */
 	synack_cookie(syn, listener, dst, keys, &seg);
 
-	return seg_send(sn, syn->family, &seg, dst);
+	return seg_send(sn, syn->family, &seg, dst, skb);
 }
 
 /*
@@ -677,7 +755,7 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 
 	if (IS_ERR(dst))
 		return;
-	seg_send(sn, ack->family, &seg, dst);
+	seg_send(sn, ack->family, &seg, dst, NULL);
 }
 
 /* ---- SYN to the listener ---------------------------------------------- */
@@ -737,7 +815,7 @@ int synguard_inject_syn(const struct sk_buff *ack,
 			.tsval = pkt->opts.tsval,
 		},
 	};
-	struct sk_buff *skb = seg_build(pkt->family, &seg);
+	struct sk_buff *skb = seg_build(pkt->family, &seg, NULL, 0);
 	int err;
 
 	if (!skb)

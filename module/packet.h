@@ -60,6 +60,10 @@ static inline u32 synguard_ts_now(void)
 	return ktime_get_ns() >> SYNGUARD_TS_TIME_SHIFT;
 }
 
+enum synguard_pkt_kind synguard_pkt_parse_hdr(struct sk_buff *skb, u8 family,
+					      const struct net_device *dev,
+					      struct synguard_pkt *pkt);
+void synguard_pkt_parse_opts(struct sk_buff *skb, struct synguard_pkt *pkt);
 enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 					  const struct net_device *dev,
 					  struct synguard_pkt *pkt);
@@ -92,7 +96,7 @@ bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 			  unsigned int hook);
 void synguard_pkt_tuple(const struct synguard_pkt *pkt,
 			struct synguard_tuple *t, u32 isn);
-int synguard_send_synack(struct synguard_net *sn,
+int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 			 const struct synguard_pkt *syn,
 			 const struct sock *listener,
 			 const struct synguard_keys *keys,
