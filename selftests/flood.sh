@@ -21,6 +21,11 @@
 #  3. The same over IPv6 (a flood from a spoofed /64, 40 fetches), against
 #     a fresh listener on the server's IPv6 address.
 #
+# With FLOOD_RPS=1 (flood_smp.sh, on four vCPUs) RPS spreads the server's
+# receive processing over every CPU and the flood has a thread per CPU: SYNs
+# are answered, hand-offs made and connections relayed on all CPUs at once,
+# and each CPU must have taken its share of the flood.
+#
 # timeout: 300
 
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +58,13 @@ stat_above() { [ "$(sg_stat "$1" "$2")" -gt "$3" ]; }
 setup_ns client server || exit
 # shellcheck disable=SC2154 # set by setup_ns
 veth_pair "$client" "$server" $CLI/24 $SRV/24 || skip_test "cannot make a veth pair"
+if [ "${FLOOD_RPS:-0}" = 1 ]; then
+	ncpu=$(nproc)
+	[ "$ncpu" -ge 4 ] || skip_test "FLOOD_RPS wants 4 CPUs at least, not $ncpu"
+	ip netns exec "$server" sh -c "printf %x $(((1 << ncpu) - 1)) \
+		>/sys/class/net/$VETH2/queues/rx-0/rps_cpus" ||
+		skip_test "cannot set up RPS"
+fi
 ip netns exec "$server" sysctl -qw net.ipv4.tcp_syncookies=0 \
 	net.ipv4.tcp_max_syn_backlog=1024 || skip_test "cannot set the server's sysctls"
 load_synguard mode=0 msl=$MSL || exit
@@ -88,7 +100,7 @@ stop_server() {
 # flood_start TAG: the flood, in the background (pid in $flood).
 flood_start() {
 	ip netns exec "$client" "$SYNFLOOD" --dst "$DST" --dport $PORT --mode syn \
-		--opts mix --src-prefix "$SPOOF_NET" --threads 2 --duration 120 --quiet \
+		--opts mix --src-prefix "$SPOOF_NET" --threads "${ncpu:-2}" --duration 120 --quiet \
 		>"$tmpd/flood-$1.out" 2>&1 &
 	flood=$!
 	bg_track $flood
@@ -208,9 +220,30 @@ guarded() {
 	stop_server
 }
 
+# softnet_processed: packets each CPU's receive processing took, one a line.
+softnet_processed() {
+	local p rest
+	while read -r p rest; do
+		echo $((16#$p))
+	done </proc/net/softnet_stat
+}
+
 # ---------------------------------------------------- 2. mode=2
 ip netns exec "$server" sysctl -qw net.synguard.mode=2
+mapfile -t before < <(softnet_processed)
 guarded mode=2 100
+if [ "${FLOOD_RPS:-0}" = 1 ]; then
+	mapfile -t after < <(softnet_processed)
+	spread=() least=''
+	for i in "${!after[@]}"; do
+		d=$((after[i] - ${before[i]:-0}))
+		spread+=("cpu$i:$d")
+		[ -z "$least" ] || [ "$d" -lt "$least" ] && least=$d
+	done
+	ksft_info "packets processed per CPU during the flood: ${spread[*]}"
+	[ "${#after[@]}" -ge 4 ] && [ "$least" -ge $((sent / (4 * ${#after[@]}))) ]
+	ksft_check $? "mode=2: every CPU took at least a quarter of its share of the flood"
+fi
 
 # ---------------------------------------------------- 3. mode=2, IPv6
 DST=$SRV6 URLHOST="[$SRV6]" SPOOF_NET=$SPOOF6

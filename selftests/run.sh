@@ -15,6 +15,7 @@
 # "# timeout: N + ${KNOB:-D}" when it runs for as long as the environment
 # variable KNOB says (D when unset; vm-run passes FUZZ_* knobs to the
 # guest); vm-run gets that plus boot_allowance for booting and powering off.
+# A line "# vcpus: N" boots its guest with N vCPUs instead of 2.
 #
 # Output is TAP 13, numbered in the order results arrive; each result is
 # preceded by the test's output as "# " lines (on failure also the console
@@ -110,6 +111,13 @@ test_timeout() {
 	echo "${t:-$default_timeout}"
 }
 
+# test_vcpus FILE: its "# vcpus: N" line, or 2.
+test_vcpus() {
+	local n
+	n=$(sed -nE 's/^#[[:space:]]*vcpus:[[:space:]]*([0-9]+).*/\1/p' "$1" | head -n 1)
+	echo "${n:-2}"
+}
+
 # slowdown KERNEL: how much longer than their own timeouts tests get there.
 slowdown() {
 	case "$1" in
@@ -148,7 +156,7 @@ worker() {
 		cmd=("$f")
 		[ -x "$f" ] || cmd=(bash "$f")
 		t0=$(date +%s)
-		VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
+		VM_RUN_SMP=$(test_vcpus "$f") VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
 			--timeout $(( ($(test_timeout "$f") + boot_allowance) * $(slowdown "$k") )) \
 			--log "$con" -- "${cmd[@]}" \
 			>"$out" 2>&1 </dev/null &
