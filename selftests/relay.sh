@@ -135,11 +135,11 @@ done
 paws_where "fetches from port 40000"
 
 # ---- options reach the listener: hold a connection, read ss -ti both ends
-# hold_conn: open one connection from the client and keep it for up to
-# 20 s, its pid in $held.
+# hold_conn: open one connection from the client and keep it open
+# until drop_conn, its pid in $held.
 hold_conn() {
 	ip netns exec "$client" "$PY" -c "import socket, time
-s = socket.create_connection(('$S4', $PORT)); s.send(b'GET'); time.sleep(20)" &
+s = socket.create_connection(('$S4', $PORT)); s.send(b'GET'); time.sleep(600)" &
 	held=$!
 	# The listener's ACK of those bytes carries its window to the client.
 	slowwait 10 conn_seen && slowwait 10 eval '[ "$(ss_field "$client" $PORT bytes_acked)" = 4 ]'
