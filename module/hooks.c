@@ -133,12 +133,11 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 	 * buffer carries the SYN+ACK.
 	 */
 	err = synguard_send_synack(sn, skb, pkt, lsk, &ks->keys, state->in);
-	if (err > 0) {
-		synguard_stat_inc(sn, SG_SEND_FAIL);
-		return NF_STOLEN;
-	}
 	if (err) {
 		synguard_stat_inc(sn, SG_SEND_FAIL);
+		/* The output path dropped it; the SYN is consumed either way. */
+		if (err > 0)
+			return NF_STOLEN;
 		/*
 		 * A source whose route back is a broadcast gets no SYN+ACK from
 		 * anyone (the kernel would send one). With no route at all the
