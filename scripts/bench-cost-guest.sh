@@ -78,6 +78,11 @@ BACKLOG=64
 FLOOD_SRC=10.99.0.0/16		# spoofed sources, off-link: routed back to the
 ACK_SRC=10.98.0.0/16		# root namespace, dropped there in raw PREROUTING
 SMALL_MIB=8			# the mb section's short transfer
+# Timeouts of waits, in guest seconds. Under icount,sleep=off the guest's
+# clock jumps ahead whenever it idles, e.g. while the host serves a 9p read:
+# a python start can "take" minutes of guest time. So only generous ones;
+# the host's vm-run timeout is the real limit.
+WAIT=3600
 
 COUNT=100000
 ACKS_N=''			# default: COUNT / 10
@@ -273,14 +278,14 @@ bg_track "$SRV_PID"
 HOLD_PID=$!
 bg_track "$HOLD_PID"
 for fd in "$SRV_OUT" "$HOLD_OUT"; do
-	read -r -t 120 -u "$fd" a || die "listeners did not start: $(cat "$W"/*.err)"
+	read -r -t "$WAIT" -u "$fd" a || die "listeners did not start: $(cat "$W"/*.err)"
 	[ "$a" = ready ] || die "listeners did not start: $a $(cat "$W"/*.err)"
 done
 for c in none synproxy synguard; do
 	[ -n "${NS[$c]:-}" ] || continue
 	ip netns exec "${NS[$c]}" iperf3 -s -p "$IPERF" >"$W/iperf3-$c.log" 2>&1 &
 	bg_track "$!"
-	wait_port_listen "${NS[$c]}" "$IPERF" tcp 120 || die "iperf3 server for $c"
+	wait_port_listen "${NS[$c]}" "$IPERF" tcp "$WAIT" || die "iperf3 server for $c"
 done
 bench_synproxy "${NS[synproxy]}" "$(addr synproxy)" "$HTTP" "$HTTP, $HOLD, $IPERF" ||
 	die "cannot set up SYNPROXY"
@@ -294,7 +299,7 @@ bench_synproxy "${NS[synproxy]}" "$(addr synproxy)" "$HTTP" "$HTTP, $HOLD, $IPER
 hold_flush() {
 	local a i ct=/proc/sys/net/netfilter/nf_conntrack_count
 	echo flush >&"$HOLD_IN"
-	read -r -t 120 -u "$HOLD_OUT" a && [ "$a" = ok ] || return 1
+	read -r -t "$WAIT" -u "$HOLD_OUT" a && [ "$a" = ok ] || return 1
 	sleep 12
 	for i in $(seq 1 180); do
 		[ "$(ip netns exec "${NS[synproxy]}" cat "$ct" 2>/dev/null || echo 0)" -le 4 ] && break
@@ -400,14 +405,14 @@ acks() {
 			hold_flush || die "cannot reset the HOLD listeners"
 			coproc ACKP { "$PY" "$ACKS" --dev "bc$i" --server "$(addr "$c")" --port "$HOLD" \
 				--base "$(addr drop)" 2>"$W/acks.err"; }
-			read -r -t 120 -u "${ACKP[0]}" got || got=''
+			read -r -t "$WAIT" -u "${ACKP[0]}" got || got=''
 			[ "$got" = ready ] || die "bench-acks.py did not start: $(cat "$W/acks.err")"
 			# A seed per round: new tuples, nothing left of the last round.
 			"$SYNFLOOD" --quiet --dst "$(addr "$c")" --dport "$HOLD" --src-prefix "$ACK_SRC" \
 				--opts full --count "$ACKS_N" --seed $((SEED + 1000 * rep + i)) \
 				--duration 600 >/dev/null 2>"$W/flood.err"
 			echo collect >&"${ACKP[1]}"
-			read -r -t 600 -u "${ACKP[0]}" got || die "bench-acks.py: $(cat "$W/acks.err")"
+			read -r -t "$WAIT" -u "${ACKP[0]}" got || die "bench-acks.py: $(cat "$W/acks.err")"
 			n=${got#synacks=}
 			[ "$n" -gt 0 ] 2>/dev/null || die "$c: no SYN+ACKs to answer ($got)"
 			count b acks_send base
@@ -436,7 +441,7 @@ acks() {
 acks_send() {
 	local got
 	echo "send $1" >&"${ACKP[1]}"
-	read -r -t 600 -u "${ACKP[0]}" got
+	read -r -t "$WAIT" -u "${ACKP[0]}" got
 }
 
 # ------------------------------------------------------------ relay
