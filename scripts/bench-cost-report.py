@@ -137,9 +137,14 @@ def main():
       "%s handshakes per round, %s MiB per relay sample; repeats until the "
       "spread is under %.0f %% (at least %s, at most %s; spread: (max - min) / median "
       "of the three closest repeats, medians over all). *Marginal*: over the "
-      "same packets dropped in raw PREROUTING of a server namespace, without "
-      "the module (so synguard's marginal counts include its hooks). "
-      "Source %s, module %s, %s CPU(s)." % (
+      "same packets dropped in raw PREROUTING of a server namespace (\"drop\"), "
+      "measured in the same boot and module state. synguard's hooks run in every "
+      "namespace, the client's too: its baseline holds their parse of the SYN in "
+      "the server's PRE_ROUTING, its rows also their parse of the SYN+ACK in the "
+      "client's, which a real client does not pay; the two are alike. The column "
+      "\"over the baseline without the module\" charges synguard for every "
+      "instruction it adds, client side included; the loaded drop rows show what "
+      "its hooks cost a packet they pass. Source %s, module %s, %s CPU(s)." % (
           run.info.get("count", "?"), run.info.get("seed", "?"),
           run.info.get("acks", "?"), run.info.get("mib", "?"),
           int(run.info.get("spread_limit", "30")) / 10, run.info.get("min_reps", "?"),
@@ -174,7 +179,12 @@ def main():
                              "—" if mod == "off" else k(off[0])]
             if extra:
                 cols += extra(cfg, recs)
-            if prev:
+            if prev and cfg == "drop":
+                # the baseline's own change: of its totals
+                p = summary([num(kv, "instr") / num(kv, "n")
+                             for kv in prev.rows(sec, cfg, mod)])
+                cols.append(change(summary([num(kv, "instr") / num(kv, "n") for kv in recs]), p))
+            elif prev:
                 cols.append(change(m, prev.marginal(sec, cfg, mod)))
             w("| " + " | ".join(cols) + " |")
         w("")
@@ -255,8 +265,8 @@ def main():
         w("## Profile: %s, SYN flood" % cfg)
         w("")
         w("`perf record -e cpu-clock -a` over one flood: samples by instructions. The "
-          "generator (synflood, `[.]`) and the baseline's path are in it too; synguard's "
-          "own functions: %s %%." % mod)
+          "generator (synflood, `[.]`) and the baseline's path are in it too%s." % (
+              "; synguard's own functions: %s %%" % mod if cfg == "synguard" else ""))
         w("")
         w("```")
         out.extend(lines)
