@@ -139,18 +139,20 @@ trap 'exit 130' INT TERM
 # --------------------------------------------------------------- counting
 
 # busy VAR: the guest's busy time so far, in ns (instructions under icount):
-# the clock less CPU 0's idle and iowait sleep, from one read of
-# /proc/timer_list. No exec: each would add its own instructions.
+# the clock less CPU 0's idle and iowait sleep, from /proc/timer_list. Read
+# whole, in one go: bash's line-by-line read seeks back after every line,
+# and each seek makes the seq_file generate the text anew, so the "now" and
+# the sleep times came from different moments, at shifted offsets (torn
+# numbers: counts off by minutes, now and then). The first read(2) holds
+# the header and CPU 0's record, generated together. No exec: each would
+# add its own instructions.
 busy() {
 	local -n _busy=$1
-	local _l _now=0 _idle=0 _iowait=0
-	while read -r _l; do
-		case "$_l" in
-		"now at "*) _now=${_l#now at }; _now=${_now%% *} ;;
-		.idle_sleeptime*) [[ "$_l" =~ :\ *([0-9]+) ]] && _idle=${BASH_REMATCH[1]} ;;
-		.iowait_sleeptime*) [[ "$_l" =~ :\ *([0-9]+) ]] && _iowait=${BASH_REMATCH[1]}; break ;;
-		esac
-	done </proc/timer_list
+	local _t _now=0 _idle=0 _iowait=0
+	IFS= read -r -d '' _t </proc/timer_list
+	[[ "$_t" =~ now\ at\ ([0-9]+) ]] && _now=${BASH_REMATCH[1]}
+	[[ "$_t" =~ \.idle_sleeptime\ *:\ *([0-9]+) ]] && _idle=${BASH_REMATCH[1]}
+	[[ "$_t" =~ \.iowait_sleeptime\ *:\ *([0-9]+) ]] && _iowait=${BASH_REMATCH[1]}
 	_busy=$((_now - _idle - _iowait))
 }
 
