@@ -239,8 +239,9 @@ def main():
           "per MiB; up: client to listener, down: `-R`. Goal for synguard: ×1.05 of none "
           "at most." % run.info.get("mib", "?"))
         w("")
-        w("| config | up instr/MiB | vs none | spread | down instr/MiB | vs none | spread |")
-        w("|---|--:|--:|--:|--:|--:|--:|")
+        w("| config | up instr/MiB | vs none | spread | down instr/MiB | vs none | spread%s |"
+          % (" | up, down vs previous run" if prev else ""))
+        w("|---|--:|--:|--:|--:|--:|--:|%s" % psep)
         nu = run.per_mb("none", "off", "up")
         nd = run.per_mb("none", "off", "down")
         for cfg, mod, name in (("none", "off", "none"),
@@ -251,9 +252,12 @@ def main():
             d = run.per_mb(cfg, mod, "down")
             if u is None and d is None:
                 continue
-            w("| %s | %s | %s | %s | %s | %s | %s |" % (
-                name, k(u[0] if u else None), ratio(u, nu), pct(u),
-                k(d[0] if d else None), ratio(d, nd), pct(d)))
+            cols = [name, k(u[0] if u else None), ratio(u, nu), pct(u),
+                    k(d[0] if d else None), ratio(d, nd), pct(d)]
+            if prev:
+                cols.append("%s, %s" % (change(u, prev.per_mb(cfg, mod, "up")),
+                                        change(d, prev.per_mb(cfg, mod, "down"))))
+            w("| " + " | ".join(cols) + " |")
         w("")
 
     # ------------------------------------------------------------ profile
