@@ -6,12 +6,14 @@
 # `make check-debug`  every test on a KASAN/lockdep/kmemleak 6.12 (not in check)
 # `make demo`     a SYN flood against a web server, with and without synguard
 # `make bench`    synguard next to kernel syncookies and SYNPROXY
+# `make bench-cost`  the same in guest instructions (QEMU icount), per SYN,
+#                 ACK and relayed MiB; BENCH_COST_ARGS="--quick" for a short run
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= all
 
 .PHONY: all modules modules-all install clean deps check check-debug unit selftests \
-	checkpatch tools demo bench
+	checkpatch tools demo bench bench-cost
 
 all: modules
 
@@ -57,6 +59,10 @@ demo: modules-all tools
 
 bench: modules-all tools
 	scripts/bench.sh
+
+# e.g. BENCH_COST_ARGS="--quick --kernel 6.12 --only synguard --sections syn,perf"
+bench-cost: modules-all tools
+	scripts/bench-cost.sh $(if $(filter-out all,$(KERNEL)),--kernel $(KERNEL)) $(BENCH_COST_ARGS)
 
 clean:
 	rm -rf .build *.o *.ko *.mod *.mod.c .*.cmd module/*.o module/.*.cmd \

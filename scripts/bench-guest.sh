@@ -52,10 +52,9 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../selftests/lib.sh
 source "$top/selftests/lib.sh"
+# shellcheck source=bench-lib.sh
+source "$top/scripts/bench-lib.sh"
 
-PY=/usr/bin/python3
-NET=$top/scripts/bench-net.py
-SYNFLOOD=$top/selftests/tools/synflood
 HTTP=8080
 IPERF=5201
 BACKLOG=64			# every listener's; "small": the flood fills it at once
@@ -238,66 +237,10 @@ legit() {
 	case "$LEGIT" in attempts=*) ;; *) log "legit client: $LEGIT"; LEGIT="error=${LEGIT// /_}" ;; esac
 }
 
-# SYNPROXY, matched to the server: read the MSS and window scale the server
-# announces from a connection held open to it (bash's /dev/tcp: no exec).
-setup_synproxy() {
-	local ns=${NS[synproxy]} fd line ws='' mss=''
-	exec {fd}<>"/dev/tcp/$(srv_addr synproxy)/$HTTP" || return 1
-	line=$(ip netns exec "$ns" ss -Htni state established "( sport = :$HTTP )")
-	exec {fd}>&-
-	[[ "$line" =~ wscale:[0-9]+,([0-9]+) ]] && ws=${BASH_REMATCH[1]}
-	[[ "$line" =~ advmss:([0-9]+) ]] && mss=${BASH_REMATCH[1]}
-	[ -n "$ws" ] && [ -n "$mss" ] || { log "cannot read the server's options: $line"; return 1; }
-	ip netns exec "$ns" nft -f - <<-EOF || return 1
-	table inet bench_synproxy {
-		chain pre {
-			type filter hook prerouting priority raw; policy accept;
-			tcp dport { $HTTP, $IPERF } tcp flags & (fin | syn | rst | ack) == syn notrack
-		}
-		chain in {
-			type filter hook input priority filter; policy accept;
-			tcp dport { $HTTP, $IPERF } ct state { invalid, untracked } synproxy mss $mss wscale $ws timestamp sack-perm
-			ct state invalid drop
-		}
-	}
-	EOF
-	ip netns exec "$ns" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
-	rec setup synproxy "mss=$mss" "wscale=$ws" "rule=nft_synproxy_notrack_syn"
-	log "synproxy: mss $mss wscale $ws"
-}
-setup_synproxy || die "cannot set up SYNPROXY"
+bench_synproxy "${NS[synproxy]}" "$(srv_addr synproxy)" "$HTTP" "$HTTP, $IPERF" ||
+	die "cannot set up SYNPROXY"
 
 # ------------------------------------------------------------- counters
-
-# hexstat FILE COLUMN: sum of COLUMN over the per-CPU rows of an lnstat-style
-# file (/proc/net/stat/*); 0 if there is no such file or column.
-hexstat() {
-	local file=$1 name=$2 i col=-1 sum=0
-	local -a h f
-	[ -r "$file" ] || { echo 0; return; }
-	{
-		read -r -a h
-		for i in "${!h[@]}"; do [ "${h[$i]}" = "$name" ] && col=$i; done
-		if [ "$col" -ge 0 ]; then
-			while read -r -a f; do sum=$((sum + 16#${f[$col]})); done
-		fi
-	} <"$file"
-	echo "$sum"
-}
-
-# tcpext FILE NAME: a TcpExt counter from a /proc/net/netstat.
-tcpext() {
-	local file=$1 name=$2 i
-	local -a h v
-	while read -r -a h; do
-		[ "${h[0]}" = TcpExt: ] || continue
-		read -r -a v
-		for i in "${!h[@]}"; do
-			[ "${h[$i]}" = "$name" ] && { echo "${v[$i]}"; return; }
-		done
-	done <"$file"
-	echo 0
-}
 
 # snap VAR CONFIG: counters now, as "key=value ..." in VAR.
 #   tx/rx: packets into / out of the server's veth (SYNs in, SYN+ACKs out)

@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """bench-net.py - the two traffic programs of scripts/bench-guest.sh.
 
-  bench-net.py server --port P --backlog N --size BYTES NETNS...
+  bench-net.py server --port P --backlog N --size BYTES [--hold 1] NETNS...
       One process serves a small HTTP response (BYTES of body, HTTP/1.0,
       connection closed) on port P in every named network namespace (the
       names under /run/netns). Its listening sockets are made in each
       namespace with setns(2), so one interpreter start serves them all:
       under TCG every exec costs a noticeable fraction of a second.
+      With --hold 1 it only listens and never accepts: connections stay in
+      the accept queue (the instruction counts of a handshake must not
+      include an application's), until "flush" resets them all.
       Commands on stdin, one answer line each on stdout:
         flush   close and reopen every listener: its SYN queue starts empty
         quit    exit
@@ -48,9 +51,10 @@ def setns(fd):
 # --------------------------------------------------------------- server
 
 class Server:
-    def __init__(self, port, backlog, size, names):
+    def __init__(self, port, backlog, size, names, hold=False):
         self.port = port
         self.backlog = backlog
+        self.hold = hold
         body = b"x" * size
         self.response = (b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n"
                          b"Content-Length: %d\r\nConnection: close\r\n\r\n" % size) + body
@@ -74,11 +78,15 @@ class Server:
             s.listen(self.backlog)
             s.setblocking(False)
             self.listeners[s.fileno()] = s
-            self.sel.register(s, selectors.EVENT_READ, ("listen", None))
+            if not self.hold:
+                self.sel.register(s, selectors.EVENT_READ, ("listen", None))
 
     def close_listeners(self):
+        # Closing a listener resets the connections still in its accept
+        # queue (RST, no timers left behind).
         for s in self.listeners.values():
-            self.sel.unregister(s)
+            if not self.hold:
+                self.sel.unregister(s)
             s.close()
         self.listeners = {}
 
@@ -296,7 +304,7 @@ def main():
         return 0
     if len(sys.argv) >= 2 and sys.argv[1] == "server":
         args = sys.argv[2:]
-        opts = {"--port": 8080, "--backlog": 64, "--size": 16384}
+        opts = {"--port": 8080, "--backlog": 64, "--size": 16384, "--hold": 0}
         names = []
         while args:
             a = args.pop(0)
@@ -307,7 +315,8 @@ def main():
         if not names:
             print(__doc__, file=sys.stderr)
             return 2
-        Server(opts["--port"], opts["--backlog"], opts["--size"], names).run()
+        Server(opts["--port"], opts["--backlog"], opts["--size"], names,
+               bool(opts["--hold"])).run()
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -40,22 +40,16 @@ usage() {
 	exit 2
 }
 
-kernels=(6.1 6.12)
-out=''
-quick=0
+# shellcheck source=bench-lib.sh
+source "$top/scripts/bench-lib.sh"
+
+bench_opts "$@" || usage
+set -- "${REST[@]}"
+out=$OUT quick=$QUICK
 gargs=()
+[ "$quick" = 1 ] && gargs+=(--quick)
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--kernel|-k)
-		[ $# -ge 2 ] || usage
-		case "$2" in
-		all) kernels=(6.1 6.12) ;;
-		6.1|6.12) kernels=("$2") ;;
-		*) usage ;;
-		esac
-		shift 2 ;;
-	--quick) quick=1; gargs+=(--quick); shift ;;
-	--out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
 	--no-perf) gargs+=(--no-perf); shift ;;
 	--mem-syns|--rounds) [ $# -ge 2 ] || usage; gargs+=("$1" "$2"); shift 2 ;;
 	-h|--help) usage ;;
@@ -83,58 +77,28 @@ gargs+=(--budget "$budget")
 vm_timeout=$((budget + 300))
 
 date=$(date +%Y-%m-%d)
-src=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$top" status --porcelain -- module 2>/dev/null)" ]; then
-	src="$src+uncommitted-module-changes"
-fi
+src=$(bench_source)
 
-run=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX") || exit 1
-pids=()
-# shellcheck disable=SC2317 # called from the trap
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+bench_run_dir || exit 1
+run=$BENCH_RUN
 
 if ! ls "$top"/.build/*/synguard.ko >/dev/null 2>&1; then
 	echo "$me: no module in .build/ (make modules-all): synguard configurations skipped" >&2
 fi
 t0=$(date +%s)
-for k in "${kernels[@]}"; do
-	echo "$me: $k: booting the guest (progress below; about 10-15 minutes)" >&2
-	# (vm-run itself in the background, so that a TERM reaches its trap,
-	# which stops QEMU)
-	"$top/scripts/vm-run" --kernel "$k" --timeout "$vm_timeout" -- \
-		scripts/bench-guest.sh "${gargs[@]}" >"$run/$k.data" \
-		2> >(sed -u "s/^/[$k] /" >&2) &
-	pids+=($!)
-done
-for i in "${!kernels[@]}"; do
-	wait "${pids[$i]}"
-	echo $? >"$run/${kernels[$i]}.rc"
-done
-pids=()
+echo "$me: about 10-15 minutes per guest" >&2
+bench_boot "$run" "$vm_timeout" scripts/bench-guest.sh "${gargs[@]}"
 
 rc=0
 summary=()
-for k in "${kernels[@]}"; do
-	krc=$(cat "$run/$k.rc" 2>/dev/null || echo 125)
-	if ! grep -q '^R cap kernel ' "$run/$k.data" 2>/dev/null; then
-		echo "$me: $k: the guest produced no results (exit $krc)" >&2
-		rc=1
-		continue
-	fi
-	[ "$krc" = 0 ] || { echo "$me: $k: the guest exited $krc; reporting what it measured" >&2; rc=1; }
-	krel=$(sed -n 's/^R info - kernel=\([^ ]*\).*/\1/p' "$run/$k.data" | head -1)
-	base=$out/$date-${krel:-$k}
-	{
-		grep -E '^[RT] ' "$run/$k.data"
-		echo "R info - source=$src host_elapsed=$(( $(date +%s) - t0 ))"
-	} >"$base.data"
+for k in "${KERNELS[@]}"; do
+	base=$out/$date-$(bench_krel "$run" "$k")
+	bench_keep "$run" "$k" '^R cap kernel ' "$base" "$src" "$t0"
+	case $? in
+	0) ;;
+	1) rc=1; continue ;;
+	*) rc=1 ;;
+	esac
 	if ! line=$(BENCH_DATE=$date /usr/bin/python3 "$top/scripts/bench-report.py" \
 		"$base.data" "$base.md" "$base.png"); then
 		echo "$me: $k: cannot render the report" >&2

@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench-cost-report.py DATA MD [PREVIOUS_DATA]
+
+Turns the records of scripts/bench-cost-guest.sh (one kernel's run) into
+the markdown report of `make bench-cost`, written to MD, and prints one
+summary line. With PREVIOUS_DATA (an earlier run's records for the same
+kernel), every headline number also gets its change against that run.
+
+Every number is guest instructions (busy guest ns under QEMU's icount with
+one vCPU). Per configuration and repeat, the marginal count is the
+configuration's count less the baseline's ("drop": the same packets
+dropped in raw PREROUTING, median over its repeats, measured in the same
+module state; a second column uses the baseline without the module),
+divided by the packets; the tables show the median over the repeats and
+their spread: (max - min) / median of the three repeats closest together.
+"""
+import statistics
+import sys
+import time
+
+
+def records(path):
+    """[(section, config, {key: value})] and the T lines, by name."""
+    recs, text = [], {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "R":
+                kv = {}
+                for p in parts[3:]:
+                    if "=" in p:
+                        k, v = p.split("=", 1)
+                        kv[k] = v
+                recs.append((parts[1], parts[2], kv))
+            elif len(parts) >= 2 and parts[0] == "T":
+                text.setdefault(parts[1], []).append(line.rstrip("\n").split(" ", 2)[2]
+                                                     if len(parts) > 2 else "")
+    return recs, text
+
+
+def num(kv, k):
+    try:
+        return int(kv[k])
+    except (KeyError, ValueError):
+        return None
+
+
+class Run:
+    def __init__(self, path):
+        self.recs, self.text = records(path)
+        self.info = {}
+        for sec, _, kv in self.recs:
+            if sec == "info":
+                self.info.update(kv)
+
+    def rows(self, sec, cfg, module=None):
+        return [kv for s, c, kv in self.recs
+                if s == sec and c == cfg and (module is None or kv.get("module") == module)]
+
+    def base(self, sec, module="off"):
+        """Median count of the baseline per packet, with the module loaded
+        ("on") or not ("off")."""
+        if sec == "ack":
+            v = [num(kv, "base") / num(kv, "n") for s, _, kv in self.recs
+                 if s == "ack" and kv.get("module") == module]
+        else:
+            v = [num(kv, "instr") / num(kv, "n") for kv in self.rows(sec, "drop", module)]
+        return statistics.median(v) if v else None
+
+    def marginal(self, sec, cfg, module=None, base=None):
+        """(median, spread, repeats) of the per-packet marginal counts of
+        cfg (its rows with the module in state module, if given) over the
+        baseline measured in state base, by default the rows' own."""
+        rows = self.rows(sec, cfg, module)
+        if not rows:
+            return None
+        b = self.base(sec, base or rows[0].get("module", "off"))
+        if b is None:
+            return None
+        return summary([num(kv, "instr") / num(kv, "n") - b for kv in rows])
+
+    def per_mb(self, cfg, module, direction):
+        v = [num(kv, "instr") for kv in self.rows("mb", cfg, module)
+             if kv.get("dir") == direction]
+        return summary(v)
+
+
+def summary(v):
+    """(median, spread, repeats): the spread of the three closest repeats
+    (all of them, with fewer), as the guest's repeat rule has it; the
+    median is over all."""
+    if not v:
+        return None
+    m = statistics.median(v)
+    s = sorted(v)
+    w = min(3, len(s))
+    best = min(s[i + w - 1] - s[i] for i in range(len(s) - w + 1))
+    return m, (best / m if m > 0 else float("inf")), len(v)
+
+
+def k(x):
+    if x is None:
+        return "—"
+    return "%.2fk" % (x / 1000) if abs(x) < 1e6 else "%.2fM" % (x / 1e6)
+
+
+def ratio(a, b):
+    if a is None or b is None or b[0] <= 0:
+        return "—"
+    return "×%.2f" % (a[0] / b[0])
+
+
+def pct(s):
+    return "—" if s is None else "%.1f %%" % (s[1] * 100)
+
+
+def change(cur, prev):
+    if cur is None or prev is None or prev[0] == 0:
+        return "—"
+    return "%+.1f %%" % ((cur[0] / prev[0] - 1) * 100)
+
+
+def main():
+    if len(sys.argv) not in (3, 4):
+        print(__doc__, file=sys.stderr)
+        return 2
+    run = Run(sys.argv[1])
+    prev = Run(sys.argv[3]) if len(sys.argv) == 4 else None
+    krel = run.info.get("kernel", "?")
+    out = []
+    w = out.append
+    w("# Instruction counts, Linux %s (%s)" % (krel, time.strftime("%Y-%m-%d")))
+    w("")
+    w("Guest instructions under QEMU `-icount shift=0,sleep=off`, one vCPU "
+      "(`make bench-cost`). %s SYNs per flood (`synflood --opts full --seed %s`), "
+      "%s handshakes per round, %s MiB per relay sample; repeats until the "
+      "spread is under %.0f %% (at least %s, at most %s; spread: (max - min) / median "
+      "of the three closest repeats, medians over all). *Marginal*: over the "
+      "same packets dropped in raw PREROUTING of a server namespace (\"drop\"), "
+      "measured in the same boot and module state. synguard's hooks run in every "
+      "namespace, the client's too: its baseline holds their parse of the SYN in "
+      "the server's PRE_ROUTING, its rows also their parse of the SYN+ACK in the "
+      "client's, which a real client does not pay; the two are alike. The column "
+      "\"over the baseline without the module\" charges synguard for every "
+      "instruction it adds, client side included; the loaded drop rows show what "
+      "its hooks cost a packet they pass. Source %s, module %s, %s CPU(s)." % (
+          run.info.get("count", "?"), run.info.get("seed", "?"),
+          run.info.get("acks", "?"), run.info.get("mib", "?"),
+          int(run.info.get("spread_limit", "30")) / 10, run.info.get("min_reps", "?"),
+          run.info.get("max_reps", "?"), run.info.get("source", "?"),
+          run.info.get("module", "?"), run.info.get("cpus", "?")))
+    w("")
+    pcol = " | vs previous run" if prev else ""
+    psep = "--:|" if prev else ""
+
+
+    def table(sec, unit, rows, extra_head="", extra=None):
+        """The rows (config, module state, label) of a section: the marginal
+        count, its ratios to kernel and synproxy, its spread; the baseline
+        rows ("drop") with the spread of their totals instead."""
+        w("| config | %s marginal | ratio vs kernel | ratio vs synproxy | spread (repeats) "
+          "| over the baseline without the module%s%s |" % (unit, extra_head, pcol))
+        w("|---|--:|--:|--:|--:|--:|%s%s" % ("--:|" * extra_head.count("|"), psep))
+        kern = run.marginal(sec, "kernel")
+        sp = run.marginal(sec, "synproxy")
+        for cfg, mod, name in rows:
+            recs = run.rows(sec, cfg, mod)
+            if not recs:
+                continue
+            m = run.marginal(sec, cfg, mod)
+            off = run.marginal(sec, cfg, mod, "off")
+            cols = [name, k(m[0]), ratio(m, kern), ratio(m, sp), "%s (%d)" % (pct(m), m[2]),
+                    "%s (%s)" % (k(off[0]), ratio(off, kern))]
+            if cfg == "drop":
+                # its spread: of the totals; its marginal: the module's hooks
+                t = summary([num(kv, "instr") / num(kv, "n") for kv in recs])
+                cols[1:6] = ["", "", "", "%s (%d)" % (pct(t), t[2]),
+                             "—" if mod == "off" else k(off[0])]
+            if extra:
+                cols += extra(cfg, recs)
+            if prev and cfg == "drop":
+                # the baseline's own change: of its totals
+                p = summary([num(kv, "instr") / num(kv, "n")
+                             for kv in prev.rows(sec, cfg, mod)])
+                cols.append(change(summary([num(kv, "instr") / num(kv, "n") for kv in recs]), p))
+            elif prev:
+                cols.append(change(m, prev.marginal(sec, cfg, mod)))
+            w("| " + " | ".join(cols) + " |")
+        w("")
+
+    both = ("drop", "off", "drop (baseline)"), ("drop", "on", "drop, synguard loaded (mode=0)")
+
+    def syn_extra(cfg, recs):
+        total = statistics.median(num(kv, "instr") / num(kv, "n") for kv in recs)
+        answered = "%d/%d" % (sum(num(kv, "answered") or 0 for kv in recs),
+                              sum(num(kv, "n") for kv in recs))
+        if cfg.startswith("synguard"):
+            answered += ", synguard's %d" % sum(num(kv, "sg_cookies") or 0 for kv in recs)
+        return [k(total), answered]
+
+    w("## Per answered SYN")
+    w("")
+    table("syn", "instr/SYN", both + tuple((c, None, c) for c in (
+        "kernel", "kernel-adaptive", "synproxy", "synguard", "synguard-adaptive")),
+        " | total instr/SYN | answered", syn_extra)
+    w("Baseline: %s instructions per SYN (generating, sending, receiving and dropping "
+      "it)." % k(run.base("syn")))
+    w("")
+
+    if any(s == "ack" for s, _, _ in run.recs):
+        w("## Per validated cookie ACK and what follows it")
+        w("")
+        w("The third ACKs of a flood's handshakes (`scripts/bench-acks.py`), over the same "
+          "ACKs dropped in raw PREROUTING. kernel: `tcp_syncookies=2`, a child socket in "
+          "the accept queue; synproxy: the cookie check and SYNPROXY's handshake with the "
+          "server through conntrack; synguard: the cookie check, the hand-off to the "
+          "listener and its handshake. Baseline: %s instructions per ACK."
+          % k(run.base("ack")))
+        w("")
+        table("ack", "instr/ACK", tuple((c, None, c) for c in ("kernel", "synproxy", "synguard")),
+              " | completed", lambda cfg, recs: ["%d/%d" % (
+                  sum(num(kv, "est") or 0 for kv in recs), sum(num(kv, "n") for kv in recs))])
+
+    if any(s == "bogus" for s, _, _ in run.recs):
+        w("## Per bogus ACK (random cookie)")
+        w("")
+        w("`synflood --mode ack --opts full`: synguard and SYNPROXY drop them, the kernel "
+          "answers each with a RST.")
+        w("")
+        table("bogus", "instr/ACK", both[1:] + tuple((c, None, c) for c in (
+            "kernel", "synproxy", "synguard")))
+
+    # ----------------------------------------------------------------- MB
+    if any(s == "mb" for s, _, _ in run.recs):
+        w("## Per relayed MiB")
+        w("")
+        w("One iperf3 connection, the count of an (8 + %s) MiB transfer less an 8 MiB one, "
+          "per MiB; up: client to listener, down: `-R`. Goal for synguard: ×1.05 of none "
+          "at most." % run.info.get("mib", "?"))
+        w("")
+        w("| config | up instr/MiB | vs none | spread | down instr/MiB | vs none | spread%s |"
+          % (" | up, down vs previous run" if prev else ""))
+        w("|---|--:|--:|--:|--:|--:|--:|%s" % psep)
+        nu = run.per_mb("none", "off", "up")
+        nd = run.per_mb("none", "off", "down")
+        for cfg, mod, name in (("none", "off", "none"),
+                               ("none", "on", "none, synguard loaded (mode=0)"),
+                               ("synproxy", "off", "synproxy"),
+                               ("synguard", "on", "synguard (mode=2)")):
+            u = run.per_mb(cfg, mod, "up")
+            d = run.per_mb(cfg, mod, "down")
+            if u is None and d is None:
+                continue
+            cols = [name, k(u[0] if u else None), ratio(u, nu), pct(u),
+                    k(d[0] if d else None), ratio(d, nd), pct(d)]
+            if prev:
+                cols.append("%s, %s" % (change(u, prev.per_mb(cfg, mod, "up")),
+                                        change(d, prev.per_mb(cfg, mod, "down"))))
+            w("| " + " | ".join(cols) + " |")
+        w("")
+
+    # ------------------------------------------------------------ profile
+    for cfg in ("synguard", "kernel"):
+        lines = run.text.get("perf-" + cfg)
+        if not lines:
+            continue
+        mod = run.text.get("perfmod-" + cfg, ["?"])[0]
+        w("## Profile: %s, SYN flood" % cfg)
+        w("")
+        w("`perf record -e cpu-clock -a` over one flood: samples by instructions. The "
+          "generator (synflood, `[.]`) and the baseline's path are in it too%s." % (
+              "; synguard's own functions: %s %%" % mod if cfg == "synguard" else ""))
+        w("")
+        w("```")
+        out.extend(lines)
+        w("```")
+        w("")
+    if run.text.get("dmesg"):
+        w("## Kernel warnings")
+        w("")
+        w("```")
+        out.extend(run.text["dmesg"])
+        w("```")
+        w("")
+
+    with open(sys.argv[2], "w") as f:
+        f.write("\n".join(out).rstrip("\n") + "\n")
+    sg = run.marginal("syn", "synguard")
+    mb = run.per_mb("synguard", "on", "up")
+    print("%s: synguard %s instr/SYN marginal (%s kernel, %s synproxy), relay %s none" % (
+        krel, k(sg[0] if sg else None), ratio(sg, run.marginal("syn", "kernel")),
+        ratio(sg, run.marginal("syn", "synproxy")),
+        ratio(mb, run.per_mb("none", "off", "up"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
