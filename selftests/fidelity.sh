@@ -123,12 +123,19 @@ done
 in_c tc qdisc add dev "$VETH1" root netem delay 20ms ||
 	skip_test "no netem"
 in_s tc qdisc add dev "$VETH2" root netem delay 20ms
-for addr in $SRV $SRV6; do
-	a=$(conn 0 "$addr") && b=$(conn 2 "$addr")
-	ksft_info "40 ms path, $addr: mode=0: $a"
-	ksft_info "40 ms path, $addr: mode=2: $b"
+# rtt_alike ADDR: one pair of connections, the listener's RTT samples alike.
+rtt_alike() {
+	local a b
+	a=$(conn 0 "$1") && b=$(conn 2 "$1")
+	ksft_info "40 ms path, $1: mode=0: $a"
+	ksft_info "40 ms path, $1: mode=2: $b"
 	within "$(field rtt "$b")" "$(field rtt "$a")" 20 &&
 		within "$(field min_rtt "$b")" "$(field min_rtt "$a")" 20
+}
+# Up to three pairs: a guest's own delays (the debug kernel hands off in
+# tens of ms) only add to a sample, while a wrong one stays wrong.
+for addr in $SRV $SRV6; do
+	rtt_alike "$addr" || rtt_alike "$addr" || rtt_alike "$addr"
 	ksft_check $? "timestamps, $addr: the listener's first RTT sample is the path's (within 20 % of mode=0)"
 done
 in_c sysctl -qw net.ipv4.tcp_timestamps=0
@@ -160,12 +167,14 @@ slow_ack_conn() {
 	n=$(synacks)
 	in_s sysctl -qw net.synguard.mode="$mode"
 	in_c python3 "$PEER" client $SRV $PORT >"$tmpd/slow.out" &
-	busywait 5000 eval '[ "$(synacks)" -gt "$n" ]' || return 1
+	slowwait 30 eval '[ "$(synacks)" -gt "$n" ]' ||
+		{ ksft_info "mode=$mode: no SYN+ACK captured" >&2; return 1; }
 	in_s sysctl -qw net.ipv4.tcp_rmem="4096 131072 67108864"
-	wait $! || return 1
+	wait $! || { ksft_info "mode=$mode: client failed: $(cat "$tmpd/slow.out")" >&2; return 1; }
 	out=$(cat "$tmpd/slow.out")
-	slowwait 10 grep -q "\"peer_port\": $(port_of "$out")," "$tmpd/srv.json" &&
-		report "$out"
+	slowwait 30 grep -q "\"peer_port\": $(port_of "$out")," "$tmpd/srv.json" ||
+		{ ksft_info "mode=$mode: the listener did not report the connection" >&2; return 1; }
+	report "$out"
 }
 a=$(slow_ack_conn 0) && b=$(slow_ack_conn 2)
 in_s sysctl -qw net.ipv4.tcp_rmem="$rmem"

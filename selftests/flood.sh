@@ -100,7 +100,7 @@ stop_server() {
 # flood_start TAG: the flood, in the background (pid in $flood).
 flood_start() {
 	ip netns exec "$client" "$SYNFLOOD" --dst "$DST" --dport $PORT --mode syn \
-		--opts mix --src-prefix "$SPOOF_NET" --threads "${ncpu:-2}" --duration 120 --quiet \
+		--opts mix --src-prefix "$SPOOF_NET" --threads "${ncpu:-2}" --duration 600 --quiet \
 		>"$tmpd/flood-$1.out" 2>&1 &
 	flood=$!
 	bg_track $flood
@@ -177,6 +177,26 @@ else
 fi
 stop_server
 
+# rate_matches TAG: the syn_rate gauge tells the flood's rate as counted by
+# cookie_sent over one second: the mean of five readings of the gauge (each
+# a 100 ms sample, bursty on a starved guest) within a factor of 2. Not a
+# fixed floor: the debug kernel floods at a few hundred SYN/s.
+rate_matches() {
+	local c0 c1 t0 t1 got rate=0 i
+	c0=$(sg_stat "$server" cookie_sent)
+	t0=$(date +%s%3N)
+	for i in 1 2 3 4 5; do
+		sleep 0.2
+		rate=$((rate + $(sg_stat "$server" syn_rate)))
+	done
+	c1=$(sg_stat "$server" cookie_sent)
+	t1=$(date +%s%3N)
+	rate=$((rate / 5))
+	got=$(((c1 - c0) * 1000 / (t1 - t0)))
+	[ "$got" -gt 0 ] && [ $((rate * 2)) -ge "$got" ] && [ "$rate" -le $((got * 2)) ]
+	ksft_check $? "$1: the syn_rate gauge shows the flood ($rate SYN/s, cookies at $got/s)"
+}
+
 # guarded TAG N: mode=2, a fresh listener, the flood, N fetches during it.
 guarded() {
 	local tag=$1 n=$2 sent0 ho0 tf t0 t1 ok cookies handoffs rate
@@ -187,9 +207,7 @@ guarded() {
 	tf=$(date +%s%3N)
 	slowwait 10 stat_above "$server" cookie_sent $((sent0 + 1000))
 	ksft_check $? "$tag: the flood is answered with cookies"
-	rate=$(sg_stat "$server" syn_rate)
-	[ "$rate" -ge 1000 ]
-	ksft_check $? "$tag: the syn_rate gauge shows the flood ($rate SYN/s)"
+	rate_matches "$tag"
 	t0=$(date +%s%3N)
 	ok=$(fetches "$tag" "$n" 4 10 30)
 	t1=$(date +%s%3N)

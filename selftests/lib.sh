@@ -101,6 +101,15 @@ skip_test() {
 
 # ------------------------------------------------------------- waiting
 
+# SG_SLOW: how many times longer than on Debian's kernels this guest takes
+# for a test's own steps (a process start, a poll): the debug kernel (KASAN,
+# lockdep, kmemleak under TCG) is about 4 times slower. Tests that time the
+# module against their polling scale their time constants by it.
+case "$(uname -r)" in
+*-debug) SG_SLOW=4 ;;
+*) SG_SLOW=1 ;;
+esac
+
 # loopy_wait SLEEP TIMEOUT_MS CMD...: run CMD until it succeeds or
 # TIMEOUT_MS passed; return CMD's last status.
 loopy_wait() {
@@ -382,10 +391,18 @@ while True:
 # random bytes (default 64 KiB) and read them back; with GOFILE, then wait
 # until that file exists and do it again with N2 bytes. OUT gets the local
 # port, then "ok" or "bad" per round trip. Succeeds if all came back intact.
+# With ECHO_CLIENT_START=FILE in the environment it connects only once FILE
+# exists, and makes FILE.ready when it is waiting (python takes seconds to
+# start on the debug kernel: a test can start it first, then act, then go).
 echo_client() {
-	ip netns exec "$1" python3 -c '
+	ip netns exec "$1" env ECHO_CLIENT_START="${ECHO_CLIENT_START:-}" python3 -c '
 import os, socket, sys, time
 addr, port, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+start = os.environ.get("ECHO_CLIENT_START")
+if start:
+    open(start + ".ready", "w").close()
+    while not os.path.exists(start):
+        time.sleep(0.01)
 s = socket.create_connection((addr, port), timeout=30)
 print(s.getsockname()[1], flush=True)
 def rt(n):
@@ -482,6 +499,18 @@ sg_snap() {
 			done
 		done
 	} <<<"$(ip netns exec "$1" cat /proc/net/stat/synguard)"
+}
+
+# sg_dump NS: every non-zero synguard counter of NS on one info line, and
+# the kernel's TCP counters that explain a stalled connection (to tell a
+# failure's cause from its log).
+sg_dump() {
+	local k
+	sg_snap "$1"
+	ksft_info "synguard counters in $1:" "$(for k in "${!SG_SNAP[@]}"; do
+		[ "${SG_SNAP[$k]}" = 0 ] || printf '%s=%s ' "$k" "${SG_SNAP[$k]}"; done)"
+	ksft_info "TCP counters in $1:" "$(ip netns exec "$1" nstat -az 2>/dev/null |
+		awk '$2 != 0 && $1 ~ /PAWS|Retrans|Drop|Lost|TW|Timeout|OutOfWindow|Challenge|RST|Rst/ { printf "%s=%s ", $1, $2 }')"
 }
 
 sg_delta() {
