@@ -26,6 +26,9 @@
 #  5. The queue trigger (syn_rate "0 0", queue_fill "25 50"): a slow flood
 #     filling a backlog-16 SYN queue gives exactly one "engaged by SYN queue
 #     of port ..." line (fill at or above 50 %) and one "disengaged" line.
+#  6. Engaged again, the server namespace is deleted and the module
+#     unloaded before the episode ends (its end work pending, the events
+#     on in the tracefs instance): nothing in dmesg.
 #
 # timeout: 300
 
@@ -58,7 +61,9 @@ inst=''
 cleanup() {
 	cleanup_bg
 	if [ -n "$inst" ] && [ -d "$inst" ]; then
-		echo 0 >"$inst/events/synguard/enable" 2>/dev/null
+		# (Gone with the module, if the test unloaded it.)
+		[ -e "$inst/events/synguard/enable" ] &&
+			echo 0 >"$inst/events/synguard/enable"
 		rmdir "$inst"
 	fi
 	[ "$tfs_mounted_here" = 1 ] && umount "$TRACEFS"
@@ -282,6 +287,15 @@ in_s sysctl -qw net.synguard.syn_rate="0 0" net.synguard.queue_fill="25 50"
 HIGH=50 TRIGGER=queue_fill EXPECT="engaged by SYN queue of port $QPORT: [0-9]+ of 16 \(([0-9]+)%, high 50%\)\. Sending cookies\.$"
 episode "queue trigger" $QPORT 50
 
+# ---- 6. the namespace and the module go while an episode is open
+engaged_now() { [ "$(sg_stat "$server" engaged)" = 1 ]; }
+ip netns exec "$client" "$SYNFLOOD" --dst $SRV --dport $QPORT --mode syn \
+	--opts mix --src-prefix $FLOODNET --rate 50 --duration 1 --quiet >/dev/null
+slowwait 5 engaged_now
+ksft_check $? "engaged again, the episode's end pending"
 cleanup_bg
+cleanup_ns "$server"
+unload_synguard
+ksft_check $? "netns deleted and rmmod with the episode open and its events on"
 check_dmesg_clean
 ksft_exit
