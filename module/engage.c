@@ -25,8 +25,11 @@
 #include <net/inet_connection_sock.h>
 #include "engage.h"
 #include "stats.h"
+#include "trace.h"
 
 #define RATE_SAMPLE	(HZ / 10)
+
+static void episode_watch(struct work_struct *work);
 
 void synguard_engage_init(struct synguard_net *sn)
 {
@@ -35,6 +38,14 @@ void synguard_engage_init(struct synguard_net *sn)
 	spin_lock_init(&a->lock);
 	a->stamp = jiffies;
 	a->until = jiffies;
+	spin_lock_init(&sn->episode.lock);
+	INIT_DELAYED_WORK(&sn->episode.end_work, episode_watch);
+}
+
+/* After the hooks are gone and synchronize_net(): nothing re-arms it. */
+void synguard_engage_exit(struct synguard_net *sn)
+{
+	cancel_delayed_work_sync(&sn->episode.end_work);
 }
 
 /* SYNs per second between two syn_seen sums @elapsed jiffies apart. */
@@ -111,20 +122,116 @@ static int level(struct synguard_net *sn, const struct sock *lsk,
 	return 0;
 }
 
+/* ---- episodes: the kernel log and the tracepoints ---------------------- */
+
+/*
+ * One line per switch, never per SYN: a switch needs a hold time (at least
+ * a second) after the last, and the printk ratelimit (per line, shared by
+ * every namespace) bounds what many namespaces switching together can log.
+ */
+
+/* The episode ended at @end (jiffies). ep->lock held. */
+static void episode_end(struct synguard_net *sn, unsigned long end)
+{
+	struct synguard_episode *ep = &sn->episode;
+	u32 ms = jiffies_to_msecs(end - ep->start);
+	u32 cookies = synguard_stat_sum(sn, SG_COOKIE_SENT) - ep->cookies;
+
+	ep->open = false;
+	pr_info_ratelimited("synguard: netns %u: disengaged after %u.%03u s: %u cookies sent.\n",
+			    sn->net->ns.inum, ms / 1000, ms % 1000, cookies);
+	trace_synguard_disengage(sn->net, ms, cookies);
+}
+
+/* Say which trigger engaged us for listener @lsk: level() saw one high. */
+static void episode_say(struct synguard_net *sn, const struct sock *lsk)
+{
+	const struct synguard_cfg *cfg = &sn->cfg;
+	int rate_high = READ_ONCE(cfg->syn_rate[1]);
+	u32 rate = READ_ONCE(sn->adaptive.rate);
+	u32 qlen, backlog, pct;
+
+	if (rate_high && rate >= rate_high) {
+		pr_info_ratelimited("synguard: netns %u: engaged by SYN rate %u/s (high %d) on port %u. Sending cookies.\n",
+				    sn->net->ns.inum, rate, rate_high,
+				    lsk->sk_num);
+		trace_synguard_engage(sn->net, SG_TRIGGER_RATE, rate,
+				      rate_high, lsk->sk_num);
+		return;
+	}
+	qlen = inet_csk_reqsk_queue_len(lsk);
+	backlog = READ_ONCE(lsk->sk_max_ack_backlog);
+	pct = backlog ? div_u64((u64)qlen * 100, backlog) : 100;
+	pr_info_ratelimited("synguard: netns %u: engaged by SYN queue of port %u: %u of %u (%u%%, high %d%%). Sending cookies.\n",
+			    sn->net->ns.inum, lsk->sk_num, qlen, backlog, pct,
+			    READ_ONCE(cfg->queue_fill[1]));
+	trace_synguard_engage(sn->net, SG_TRIGGER_QUEUE, pct,
+			      READ_ONCE(cfg->queue_fill[1]), lsk->sk_num);
+}
+
+/*
+ * Adaptive mode just engaged, for the SYN to listener @lsk; @prev_until is
+ * when the episode before ended. Its end work may not have run yet (a busy
+ * system): then it is ended here, so every episode gets its two lines, in
+ * order. Once per episode, by the one CPU that switched it on.
+ */
+static void episode_begin(struct synguard_net *sn, const struct sock *lsk,
+			  unsigned long now, unsigned long prev_until)
+{
+	struct synguard_episode *ep = &sn->episode;
+
+	/* _bh: after an NFQUEUE verdict, hooks run in process context. */
+	spin_lock_bh(&ep->lock);
+	if (ep->open)
+		episode_end(sn, prev_until);
+	ep->open = true;
+	ep->start = now;
+	ep->cookies = synguard_stat_sum(sn, SG_COOKIE_SENT);
+	episode_say(sn, lsk);
+	spin_unlock_bh(&ep->lock);
+	schedule_delayed_work(&ep->end_work,
+			      READ_ONCE(sn->adaptive.until) - now);
+}
+
+/*
+ * The hold time should be over: end the episode, or wait for the new end
+ * if SYNs above a low threshold moved it meanwhile.
+ */
+static void episode_watch(struct work_struct *work)
+{
+	struct synguard_net *sn = container_of(to_delayed_work(work),
+					       struct synguard_net,
+					       episode.end_work);
+	struct synguard_episode *ep = &sn->episode;
+	unsigned long until, now = jiffies;
+
+	spin_lock_bh(&ep->lock);
+	until = READ_ONCE(sn->adaptive.until);
+	if (ep->open && !time_before(now, until))
+		episode_end(sn, until);
+	else if (ep->open)
+		schedule_delayed_work(&ep->end_work, until - now);
+	spin_unlock_bh(&ep->lock);
+}
+
+/* ---- engaging ---------------------------------------------------------- */
+
 /*
  * (Re-)arm the hold time. Under a flood every SYN gets here: write the
  * shared line only when that moves the end by more than a sample, and count
  * the switch on once, however many CPUs race to it.
  */
-static void arm(struct synguard_net *sn, unsigned long now,
-		unsigned long until, bool engaged)
+static void arm(struct synguard_net *sn, const struct sock *lsk,
+		unsigned long now, unsigned long until, bool engaged)
 {
 	unsigned long next = now + READ_ONCE(sn->cfg.hold) * HZ;
 
 	if (engaged && time_before(next, until + RATE_SAMPLE))
 		return;
-	if (cmpxchg(&sn->adaptive.until, until, next) == until && !engaged)
+	if (cmpxchg(&sn->adaptive.until, until, next) == until && !engaged) {
 		synguard_stat_inc(sn, SG_ENGAGE_ON);
+		episode_begin(sn, lsk, now, until);
+	}
 }
 
 /* Answer this SYN (for listener @lsk) with a cookie? Softirq, lockless. */
@@ -141,7 +248,7 @@ bool synguard_engage(struct synguard_net *sn, const struct sock *lsk)
 	}
 	lvl = level(sn, lsk, now);
 	if (lvl == 2 || (lvl == 1 && engaged)) {
-		arm(sn, now, until, engaged);
+		arm(sn, lsk, now, until, engaged);
 		return true;
 	}
 	return engaged;

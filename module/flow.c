@@ -21,6 +21,7 @@
 #include <net/tcp.h>
 #include "flow.h"
 #include "stats.h"
+#include "trace.h"
 
 static struct kmem_cache *flow_cache;
 static atomic_long_t flows_live;	/* allocations minus frees, all netns */
@@ -151,6 +152,49 @@ static struct synguard_flow *flow_alloc(const struct sock *lsk)
 }
 
 /*
+ * The table refusing hand-offs, in the kernel log: one line when it fills,
+ * one when it has room again, however many hand-offs it refused between
+ * (flows_full counts them). "Room" is a sixteenth of the table free, so
+ * that a table kept full does not end and begin an episode at every free
+ * slot; the printk ratelimit bounds what is left of that.
+ */
+static void full_begin(struct synguard_net *sn, int max)
+{
+	if (READ_ONCE(sn->full_since))
+		return;
+	/* _bh: after an NFQUEUE verdict, hooks run in process context. */
+	spin_lock_bh(&sn->full_lock);
+	if (!sn->full_since) {
+		WRITE_ONCE(sn->full_since, jiffies | 1);
+		sn->full_base = synguard_stat_sum(sn, SG_FLOWS_FULL);
+		pr_warn_ratelimited("synguard: netns %u: flow table full (max_flows %d): refusing hand-offs with RST.\n",
+				    sn->net->ns.inum, max);
+	}
+	spin_unlock_bh(&sn->full_lock);
+}
+
+/* The GC's look, in process context, every run. */
+static void full_end(struct synguard_net *sn)
+{
+	int max = READ_ONCE(sn->cfg.max_flows);
+	u32 ms, refused;
+
+	if (!READ_ONCE(sn->full_since) ||
+	    atomic_read(&sn->nr_flows) >= max - max / 16)
+		return;
+	spin_lock_bh(&sn->full_lock);
+	if (sn->full_since) {
+		ms = jiffies_to_msecs(jiffies - sn->full_since);
+		refused = synguard_stat_sum(sn, SG_FLOWS_FULL) - sn->full_base;
+		WRITE_ONCE(sn->full_since, 0);
+		pr_info_ratelimited("synguard: netns %u: flow table has room again after %u.%03u s: %u hand-offs refused.\n",
+				    sn->net->ns.inum, ms / 1000, ms % 1000,
+				    refused);
+	}
+	spin_unlock_bh(&sn->full_lock);
+}
+
+/*
  * A flow for the client's validated ACK, in HANDOFF state, charged to the
  * memory cgroup of @lsk, the listener it hands off to. ERR_PTR(-ENOSPC)
  * when max_flows is reached, -EDQUOT when the client's prefix has its share
@@ -171,8 +215,10 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	flow_key(ack, true, &key);
 	b = src_bucket(sn, &key);
 	nr = atomic_inc_return(&sn->nr_flows);
-	if (nr > max)
+	if (nr > max) {
+		full_begin(sn, max);
 		goto undo_count;
+	}
 	err = -EDQUOT;
 	if (src_over_quota(sn, b, nr, max))
 		goto undo_count;
@@ -193,10 +239,12 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->sdif = ack->sdif;
 	f->state = SG_FLOW_HANDOFF;
 	f->created = jiffies;
+	f->netns = sn->net->ns.inum;
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);
 	if (err)
 		goto free;
 	atomic_inc(&sn->src_flows[b]);
+	trace_synguard_flow_state(f, false);
 	return f;
 
 free:
@@ -212,6 +260,7 @@ void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f)
 		return;		/* someone else removed it */
 	atomic_dec(&sn->src_flows[f->src_bucket]);
 	atomic_dec(&sn->nr_flows);
+	trace_synguard_flow_state(f, true);
 	call_rcu(&f->rcu, flow_free_rcu);
 }
 
@@ -295,6 +344,7 @@ void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 	f->cwin_to = ws_l == SYNGUARD_WSCALE_NONE ? 0 : f->cwin_from;
 	/* Publish the offsets above before the state that lets readers in. */
 	smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
+	trace_synguard_flow_state(f, false);
 }
 
 /* ---- translation ------------------------------------------------------ */
@@ -439,6 +489,7 @@ static void flow_close(struct synguard_flow *f)
 	/* The GC reads the bit, then the time: order the time first. */
 	smp_mb__before_atomic();
 	set_bit(SG_FL_CLOSED, &f->flags);
+	trace_synguard_flow_state(f, false);
 }
 
 /*
@@ -469,6 +520,7 @@ void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 		/* The end is valid before the bit says so. */
 		smp_mb__before_atomic();
 		set_bit(fin, &f->flags);
+		trace_synguard_flow_state(f, false);
 	}
 	if (pkt->th.ack && test_bit(peer_fin, &f->flags)) {
 		/* Pairs with the barrier above, on the peer's CPU. */
@@ -481,22 +533,33 @@ void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 		flow_close(f);
 }
 
-static const char *flow_state_name(const struct synguard_flow *f)
+enum synguard_flow_phase synguard_flow_phase(const struct synguard_flow *f)
 {
 	unsigned long fl = READ_ONCE(f->flags);
 
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF)
-		return "handoff";
+		return SG_PHASE_HANDOFF;
 	if (fl & BIT(SG_FL_CLOSED))
-		return "time_wait";
+		return SG_PHASE_TIME_WAIT;
 	if ((fl & BIT(SG_FL_CLIENT_FIN)) && (fl & BIT(SG_FL_LISTENER_FIN)))
-		return "closing";
+		return SG_PHASE_CLOSING;
 	if (fl & BIT(SG_FL_CLIENT_FIN))
-		return "fin_client";
+		return SG_PHASE_FIN_CLIENT;
 	if (fl & BIT(SG_FL_LISTENER_FIN))
-		return "fin_listener";
-	return "established";
+		return SG_PHASE_FIN_LISTENER;
+	return SG_PHASE_ESTABLISHED;
 }
+
+/* The names /proc/net/synguard_flows shows. */
+static const char * const phase_names[] = {
+	[SG_PHASE_HANDOFF] = "handoff",
+	[SG_PHASE_ESTABLISHED] = "established",
+	[SG_PHASE_FIN_CLIENT] = "fin_client",
+	[SG_PHASE_FIN_LISTENER] = "fin_listener",
+	[SG_PHASE_CLOSING] = "closing",
+	[SG_PHASE_TIME_WAIT] = "time_wait",
+	[SG_PHASE_FREED] = "freed",
+};
 
 /* ---- garbage collection ----------------------------------------------- */
 
@@ -573,6 +636,7 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	if (open) {
 		clear_bit(SG_FL_RST, &f->flags);
 		clear_bit(SG_FL_CLOSED, &f->flags);
+		trace_synguard_flow_state(f, false);
 		return GC_KEEP;
 	}
 	return GC_EXPIRE;
@@ -615,6 +679,7 @@ static void flows_gc(struct work_struct *work)
 	rhashtable_walk_stop(&sn->gc_iter);
 	if (budget > 0)
 		walk_rewind(&sn->flows, &sn->gc_iter);
+	full_end(sn);
 	schedule_delayed_work(&sn->gc_work, atomic_read(&sn->nr_flows) ?
 			      GC_INTERVAL_BUSY : GC_INTERVAL_IDLE);
 }
@@ -633,7 +698,7 @@ static void flow_show(struct seq_file *seq, const struct synguard_flow *f)
 	else
 		seq_printf(seq, "ipv6 [%pI6c]:%u [%pI6c]:%u", &k->caddr,
 			   ntohs(k->cport), &k->laddr, ntohs(k->lport));
-	seq_printf(seq, " %s %u\n", flow_state_name(f), age);
+	seq_printf(seq, " %s %u\n", phase_names[synguard_flow_phase(f)], age);
 }
 
 /*
@@ -766,6 +831,7 @@ int synguard_flows_init(struct synguard_net *sn)
 	int err;
 
 	atomic_set(&sn->nr_flows, 0);
+	spin_lock_init(&sn->full_lock);
 	sn->src_seed = get_random_u32();
 	err = rhashtable_init(&sn->flows, &flow_params);
 	if (err)

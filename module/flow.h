@@ -23,6 +23,20 @@ enum {
 	SG_FL_RST,		/* closed by a RST: no TIME_WAIT to keep */
 };
 
+/*
+ * Where a flow is in the close, as /proc/net/synguard_flows and the
+ * synguard_flow_state tracepoint show it (see synguard_flow_phase()).
+ */
+enum synguard_flow_phase {
+	SG_PHASE_HANDOFF,
+	SG_PHASE_ESTABLISHED,
+	SG_PHASE_FIN_CLIENT,	/* the client sent FIN */
+	SG_PHASE_FIN_LISTENER,	/* the listener sent FIN */
+	SG_PHASE_CLOSING,	/* both FINs seen */
+	SG_PHASE_TIME_WAIT,	/* closed, lingering */
+	SG_PHASE_FREED,		/* out of the table (tracepoint only) */
+};
+
 /* Client and local endpoint; zero-padded so the whole struct is the key. */
 struct synguard_flow_key {
 	struct in6_addr caddr;
@@ -61,6 +75,7 @@ struct synguard_flow {
 	int ifindex;		/* where the client came from */
 	int sdif;		/* VRF: the slave it came in on, else 0 */
 	u16 src_bucket;		/* its client's share of the table, see flow.c */
+	u32 netns;		/* its namespace's inode number, for tracing */
 	unsigned long flags;	/* SG_FL_* bits, atomic: both directions */
 	u32 c_fin_end;		/* sequence after the client's FIN */
 	u32 l_fin_end;		/* after the listener's FIN, its space */
@@ -90,6 +105,7 @@ int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 			const struct synguard_pkt *pkt, bool from_client);
 void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt, bool from_client);
+enum synguard_flow_phase synguard_flow_phase(const struct synguard_flow *f);
 int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 			  const struct synguard_pkt *pkt);
 

@@ -27,6 +27,7 @@
 #include "icmp.h"
 #include "packet.h"
 #include "stats.h"
+#include "trace.h"
 
 #define HOOK_PRIO_IN	(NF_IP_PRI_RAW - 50)
 #define HOOK_PRIO_OUT	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
@@ -146,6 +147,7 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		return err == -EINVAL ? NF_DROP : NF_ACCEPT;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_SENT);
+	trace_synguard_cookie_sent(state->net, pkt);
 	cookies_sent(sn);
 	return NF_STOLEN;
 }
@@ -178,6 +180,7 @@ static unsigned int refused(struct synguard_net *sn,
 			    const struct synguard_pkt *pkt,
 			    const struct net_device *in, long err)
 {
+	trace_synguard_handoff_fail(sn->net, pkt, err);
 	switch (err) {
 	case -EEXIST:
 		return NF_DROP;
@@ -210,6 +213,7 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 
 	/* A compact cookie has no room for the scale we announced. */
 	if (!pkt->opts.ts && synguard_handoff_wscale(sn, pkt, lsk, co, in, &ws)) {
+		trace_synguard_handoff_fail(sn->net, pkt, -ENETUNREACH);
 		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return NF_DROP;
 	}
@@ -221,11 +225,13 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 		return refused(sn, pkt, in, PTR_ERR(f));
 	synguard_inject_syn(skb, pkt, co);
 	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
+		trace_synguard_handoff_fail(sn->net, pkt, -ECONNREFUSED);
 		synguard_flow_del(sn, f);
 		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return NF_DROP;
 	}
 	synguard_stat_inc(sn, SG_HANDOFF_OK);
+	trace_synguard_handoff_ok(sn->net, pkt, co);
 	return from_client(sn, f, skb, pkt);
 }
 
@@ -297,6 +303,7 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 	return handoff(sn, skb, pkt, &co, lsk, state->in);
 
 not_ours:
+	trace_synguard_ack_reject(state->net, pkt, why, kernel_may);
 	if (kernel_may)
 		return NF_ACCEPT;
 	synguard_stat_inc(sn, why);

@@ -64,6 +64,27 @@ static void keys_schedule(struct synguard_net *sn)
 }
 
 /*
+ * A rotation without memory leaves the current key in use past its MSL
+ * (cookies of the previous key still expire on time, in the hooks): worth
+ * a line at the first failure and one at the recovery, not one a retry.
+ * Only the rotation work touches rotate_fails.
+ */
+static void keys_rotate_failed(struct synguard_net *sn)
+{
+	if (!sn->rotate_fails++)
+		pr_warn_ratelimited("synguard: netns %u: no memory for new cookie keys: the current key stays in use, retried every second.\n",
+				    sn->net->ns.inum);
+}
+
+static void keys_rotate_recovered(struct synguard_net *sn)
+{
+	if (sn->rotate_fails)
+		pr_info_ratelimited("synguard: netns %u: cookie keys rotated after %d attempts without memory.\n",
+				    sn->net->ns.inum, sn->rotate_fails);
+	sn->rotate_fails = 0;
+}
+
+/*
  * Every MSL a fresh key becomes current. The work item is the only writer
  * of sn->keyset (workqueue items never run concurrently with themselves);
  * softirq readers see either the old or the new set, whole.
@@ -78,10 +99,12 @@ static void keys_rotate(struct work_struct *work)
 
 	next = kzalloc(sizeof(*next), GFP_KERNEL);
 	if (!next) {
+		keys_rotate_failed(sn);
 		/* Old keys meanwhile: the hooks expire them by age anyway. */
 		mod_delayed_work(system_wq, &sn->rotate_work, HZ);
 		return;
 	}
+	keys_rotate_recovered(sn);
 	mutex_lock(&rotate_mutex);
 	old = rcu_dereference_protected(sn->keyset,
 					lockdep_is_held(&rotate_mutex));
@@ -140,8 +163,11 @@ static int __net_init synguard_net_init(struct net *net)
 	synguard_engage_init(sn);
 	INIT_DELAYED_WORK(&sn->rotate_work, keys_rotate);
 	RCU_INIT_POINTER(sn->keyset, keyset_alloc());
-	if (!rcu_access_pointer(sn->keyset))
+	if (!rcu_access_pointer(sn->keyset)) {
+		pr_warn_ratelimited("synguard: netns %u: no memory for cookie keys.\n",
+				    net->ns.inum);
 		return -ENOMEM;
+	}
 	err = synguard_ports_set(sn, synguard_default_ports);
 	if (err)
 		goto free_keys;
@@ -190,6 +216,7 @@ static void __net_exit synguard_net_exit(struct net *net)
 	cancel_delayed_work_sync(&sn->rotate_work);
 	/* Hooks still running on other CPUs use flows, keys and counters. */
 	synchronize_net();
+	synguard_engage_exit(sn);
 	synguard_flows_exit(sn);
 	synguard_stats_exit(sn);
 	synguard_ports_free(sn);

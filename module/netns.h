@@ -39,6 +39,19 @@ struct synguard_adaptive {
 	unsigned long until;	/* jiffies until which SYNs are answered */
 };
 
+/*
+ * One adaptive episode, from engaging to the hold time running out, for the
+ * kernel log and the tracepoints (engage.c). Begun once per episode by the
+ * SYN that engages, ended by a work item: no SYN need come after a flood.
+ */
+struct synguard_episode {
+	spinlock_t lock;	/* orders a begin against the end before it */
+	bool open;
+	unsigned long start;	/* jiffies */
+	u32 cookies;		/* cookie_sent summed when it began */
+	struct delayed_work end_work;
+};
+
 /* The `ports` selection, swapped whole under RCU so readers never tear. */
 struct synguard_ports {
 	struct rcu_head rcu;
@@ -68,6 +81,12 @@ struct synguard_net {
 	struct delayed_work gc_work;
 	struct rhashtable_iter gc_iter;	/* GC position, kept across runs */
 	struct synguard_adaptive adaptive;
+	struct synguard_episode episode;
+	/* The flow table refusing hand-offs, for the kernel log (flow.c). */
+	spinlock_t full_lock;
+	unsigned long full_since;	/* jiffies | 1; 0 while there is room */
+	u32 full_base;			/* flows_full summed when it began */
+	int rotate_fails;		/* key rotations in a row without memory */
 	/* jiffies until which ACKs may carry one of our cookies */
 	unsigned long cookies_until;
 	struct ctl_table *sysctl_table;
