@@ -30,6 +30,8 @@
 #
 # timeout: 240
 
+# Functions run by the wait helpers look unreachable to shellcheck.
+# shellcheck disable=SC2317,SC2119,SC2001
 source "$(dirname "$0")/lib.sh"
 
 SYS=/proc/sys/net/synguard
@@ -236,8 +238,6 @@ ack() {
 	rawtcp --src $SPOOF --dst $VIP --sport "$1" --dport $PORT \
 		ack --seq $((SEQ + 1)) --ack $((($2 + 1) & 0xffffffff)) --tsecr "$3"
 }
-# phase_is OFFSET P: the clock plus OFFSET seconds is P seconds into an epoch.
-phase_is() { [ $((($(date +%s) + $1) % MSL)) = "$2" ]; }
 set_offsets() {
 	[ "$(sysw "$srva" "$1" fleet_clock_offset)" = ok ] &&
 		[ "$(sysw "$srvb" "$2" fleet_clock_offset)" = ok ]
@@ -247,31 +247,38 @@ rejected_ge() {
 	[ $(($(sg_delta "$srvb" cookie_bad_mac) + $(sg_delta "$srvb" cookie_expired))) -ge "$1" ]
 }
 
+# next_phase OFFSET P: the next wall-clock time (at least 1 s from now) at
+# which the clock plus OFFSET seconds is P seconds into an epoch.
+next_phase() {
+	local now t
+	now=$(($(date +%s) + 1))
+	t=$(((now + $1) / MSL * MSL + $2 - $1))
+	[ "$t" -ge "$now" ] || t=$((t + MSL))
+	echo "$t"
+}
+
 # handshake NAME OFFSET_A OFFSET_B PHASE WAIT SPORT: the SYN when A's clock
-# is PHASE seconds into an epoch, the ACK WAIT seconds later; B must hand
-# it off.
+# is PHASE seconds into an epoch, the ACK WAIT seconds after the SYN+ACK
+# (one rawtcp run: its start-up would blur the timing); B must hand it off.
 handshake() {
-	local name=$1 c
+	local name=$1 at out
 	set_offsets "$2" "$3" || { ksft_fail "$name: offsets $2 $3"; return; }
-	slowwait $((2 * MSL)) phase_is "$2" "$4"
-	t0=$(date +%s.%N)
-	read -r _ _ c ts <<<"$(syn "$6")"
-	t1=$(date +%s.%N)
-	[ -n "$c" ] || { ksft_fail "$name: no SYN+ACK"; return; }
-	sleep "$5"
+	at=$(next_phase "$2" "${4%.*}")
+	[[ $4 == *.* ]] && at=$at.${4#*.}
 	sg_snap "$srvb"
-	t2=$(date +%s.%N)
-	ack "$6" "$c" "$ts"
-	ksft_info "$name: A's clock at the SYN $(clock "$2" "$t0")..$(clock "$2" "$t1"), B's at the ACK $(clock "$3" "$t2") (epoch.phase)"
+	out=$(rawtcp --src $SPOOF --dst $VIP --sport "$6" --dport $PORT \
+		syn --seq $SEQ --at "$at" --ack-after "$5")
+	ksft_info "$name: A's clock at the SYN $(clock "$2" "$at"), B's at the ACK $(clock "$3" "$(awk "BEGIN { printf \"%.3f\", $at + $5 }")") (epoch.phase; $(tr '\n' ' ' <<<"$out"))"
+	grep -q '^acked ' <<<"$out" || { ksft_fail "$name: no SYN+ACK"; return; }
 	busywait 5000 handoffs_ge 1
 	expect_delta "$srvb" handoff_ok -eq 1 "$name"
 }
 # clock OFFSET T: epoch.phase of time T (date +%s.%N) plus OFFSET seconds.
 clock() { awk -v t="$2" -v o="$1" -v m=$MSL 'BEGIN { t += o; e = int(t / m); printf "%d.%.2f", e, t - e * m }'; }
-handshake "d: an epoch change between SYN and ACK" 0 0 $((MSL - 2)) 3 40001
-handshake "d: A 2 s ahead of B, SYN in an epoch B has not reached" 2 0 0 0 40002
-handshake "d: A 2 s behind B, ACK 2 s after the SYN" -2 0 $((MSL - 2)) 2 40003
-handshake "d: A 2 s ahead of B, ACK 2 s after the SYN" 2 0 0 2 40004
+handshake "d: an epoch change between SYN and ACK" 0 0 $((MSL - 1)) 2 40001
+handshake "d: A 2 s ahead of B, SYN in an epoch B has not reached" 2 0 0.3 1 40002
+handshake "d: A 2 s behind B, ACK 2 s after the SYN" -2 0 $((MSL - 1)) 2 40003
+handshake "d: B 2 s ahead of A, SYN in an epoch A left" 0 2 $((MSL - 1)) 0.5 40004
 
 set_offsets 0 0
 read -r _ _ c ts <<<"$(syn 40005)"
