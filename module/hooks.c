@@ -17,6 +17,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/timekeeping.h>
 #include <net/inet_connection_sock.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/tcp.h>
@@ -50,6 +51,19 @@ static void cookies_sent(struct synguard_net *sn)
 	/* Refresh at most every few ticks: this is a shared cache line. */
 	if (time_before(until, jiffies + life - 8))
 		WRITE_ONCE(sn->cookies_until, jiffies + life);
+}
+
+/*
+ * Where an ACK may carry a cookie: within 2 * MSL of our last one, or, with
+ * a fleet secret, whenever the mode is not off, as every host of the fleet
+ * makes cookies that we accept.
+ */
+static bool cookies_expected(struct synguard_net *sn)
+{
+	if (time_before(jiffies, READ_ONCE(sn->cookies_until)))
+		return true;
+	return rcu_dereference(sn->keyset)->fleet &&
+	       READ_ONCE(sn->cfg.mode) != SYNGUARD_MODE_OFF;
 }
 
 /*
@@ -249,6 +263,33 @@ static bool prev_key_overdue(const struct synguard_net *sn,
 }
 
 /*
+ * The keys an ACK's cookie is checked with. Random keys: the namespace's.
+ * Fleet keys: those of the epoch the fleet clock will be in skew seconds
+ * from now, whose current and previous keys validate. A peer whose clock
+ * runs up to skew seconds ahead has moved to that epoch already; the one
+ * parity bit of the cookie still picks exactly one key, so a forged ACK
+ * has the same odds as with random keys. The price: a cookie lives
+ * [MSL - skew, 2 MSL - skew) by our clock instead of [MSL, 2 MSL), and
+ * never more than 2 MSL. NULL if the keys are not the clock's (it was
+ * stepped and the rotation has not caught up yet).
+ */
+static const struct synguard_keys *
+ack_keys(const struct synguard_keyset *ks)
+{
+	u32 view;
+
+	if (!ks->fleet)
+		return &ks->keys;
+	view = synguard_fleet_epoch(&ks->clock,
+				    ktime_get_real_seconds() + ks->clock.skew);
+	if (view == ks->keys.gen)
+		return &ks->keys;
+	if (view == ks->ahead.gen)
+		return &ks->ahead;
+	return NULL;
+}
+
+/*
  * A client that sends timestamps echoes our SYN+ACK's tsval, the second
  * half of its cookie; one that does not got a compact cookie.
  */
@@ -275,6 +316,7 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 				 const struct sock *lsk, bool kernel_may)
 {
 	const struct synguard_keyset *ks;
+	const struct synguard_keys *keys;
 	struct synguard_synopts co;
 	struct synguard_tuple t;
 	enum synguard_stat why;
@@ -285,11 +327,17 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 		goto not_ours;
 	}
 	ks = rcu_dereference(sn->keyset);
+	keys = ack_keys(ks);
+	if (!keys) {
+		why = SG_COOKIE_EXPIRED;
+		goto not_ours;
+	}
 	cookie = ntohl(pkt->th.ack_seq) - 1;
 	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
-	switch (cookie_check(&ks->keys, &t, pkt, cookie, &co)) {
+	switch (cookie_check(keys, &t, pkt, cookie, &co)) {
 	case SYNGUARD_COOKIE_OK:
-		if (!prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
+		/* Fleet keys: ack_keys() went by the clock already. */
+		if (ks->fleet || !prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
 			break;
 		fallthrough;
 	case SYNGUARD_COOKIE_EXPIRED:
@@ -323,7 +371,7 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	enum synguard_owner owner;
 	struct sock *lsk;
 
-	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
+	if (!cookies_expected(sn) ||
 	    !synguard_pkt_to_local(state->net, pkt, state->in))
 		return NF_ACCEPT;
 	owner = synguard_pkt_owner(state->net, pkt, state->in);

@@ -5,6 +5,7 @@
  */
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <net/netfilter/ipv4/nf_defrag_ipv4.h>
 #include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include <net/netns/generic.h>
@@ -17,15 +18,20 @@
 
 unsigned int synguard_net_id __read_mostly;
 
+static void keys_random(struct synguard_keys *keys)
+{
+	get_random_bytes(&keys->cur, sizeof(keys->cur));
+	get_random_bytes(&keys->prev, sizeof(keys->prev));
+	get_random_bytes(&keys->old, sizeof(keys->old));
+}
+
 static struct synguard_keyset *keyset_alloc(void)
 {
 	struct synguard_keyset *ks = kzalloc(sizeof(*ks), GFP_KERNEL);
 
 	if (ks) {
 		ks->born = jiffies;
-		get_random_bytes(&ks->keys.cur, sizeof(ks->keys.cur));
-		get_random_bytes(&ks->keys.prev, sizeof(ks->keys.prev));
-		get_random_bytes(&ks->keys.old, sizeof(ks->keys.old));
+		keys_random(&ks->keys);
 	}
 	return ks;
 }
@@ -37,30 +43,63 @@ static void keyset_free_rcu(struct rcu_head *head)
 }
 
 /*
- * Serialises the rotation's schedule: keys_rotate() publishing a new key
- * set and re-arming, against an msl write re-arming from the current set's
- * birth. Without it a write could read the birth of the set being replaced
+ * Serialises the writers of sn->keyset and of the fleet secret: the
+ * rotation work, and sysctl writes of msl, secret and fleet_clock_offset.
+ * Without it an msl write could read the birth of the set being replaced
  * and re-arm the work for "now" just after the rotation: one rotation too
- * many, and cookies of the previous key expiring early.
+ * many, and cookies of the previous key expiring early. Softirq readers
+ * take no lock: they see the old or the new set, whole, under RCU.
  */
 static DEFINE_MUTEX(rotate_mutex);
+
+/* Jiffies until the next epoch of the fleet clock @c begins, rounded up. */
+static unsigned long fleet_delay(const struct synguard_fleet_clock *c)
+{
+	u64 ns = synguard_fleet_ns_to_next(c, ktime_get_real_ns());
+
+	return nsecs_to_jiffies(ns) + 1;
+}
 
 /*
  * The rotation is due one MSL after the current key was born, or at once
  * if that is past. Re-arming from "now" instead would let periodic msl
- * writes postpone the rotation forever. Process context, rotate_mutex held.
+ * writes postpone the rotation forever. Fleet keys rotate when the epoch
+ * of the wall clock ends, and at once if msl changed since they were
+ * derived (their epochs are no longer the fleet's). A jiffy late rather
+ * than early; a run that is early anyway finds the same epoch and re-arms.
+ * Process context, rotate_mutex held.
  */
 static void keys_schedule(struct synguard_net *sn)
 {
 	const struct synguard_keyset *ks;
 	unsigned long now = jiffies, due, delay = 0;
+	int msl = READ_ONCE(sn->cfg.msl);
 
 	ks = rcu_dereference_protected(sn->keyset,
 				       lockdep_is_held(&rotate_mutex));
-	due = ks->born + READ_ONCE(sn->cfg.msl) * HZ;
-	if (time_after(due, now))
-		delay = due - now;
+	if (ks->fleet) {
+		if (ks->clock.msl == msl)
+			delay = fleet_delay(&ks->clock);
+	} else {
+		due = ks->born + msl * HZ;
+		if (time_after(due, now))
+			delay = due - now;
+	}
 	mod_delayed_work(system_wq, &sn->rotate_work, delay);
+}
+
+/* The fleet's keys for this epoch and the next. rotate_mutex held. */
+static void keys_fleet(struct synguard_net *sn, struct synguard_keyset *ks)
+{
+	u32 epoch;
+
+	synguard_fleet_clock_init(&ks->clock, READ_ONCE(sn->cfg.msl),
+				  READ_ONCE(sn->cfg.clock_offset));
+	epoch = synguard_fleet_epoch(&ks->clock, ktime_get_real_seconds());
+	synguard_fleet_derive(&sn->fleet_secret, &ks->clock, epoch, &ks->keys);
+	synguard_fleet_derive(&sn->fleet_secret, &ks->clock, epoch + 1,
+			      &ks->ahead);
+	ks->fleet = true;
 }
 
 /*
@@ -85,37 +124,57 @@ static void keys_rotate_recovered(struct synguard_net *sn)
 }
 
 /*
- * Every MSL a fresh key becomes current. The work item is the only writer
- * of sn->keyset (workqueue items never run concurrently with themselves);
- * softirq readers see either the old or the new set, whole.
+ * Make and publish the next key set: the fleet's if a secret is set, else
+ * a fresh random key as current. Keys derived from a secret that was just
+ * cleared are not kept as previous ones: the new set is random throughout.
+ * Process context, rotate_mutex held.
+ */
+static int keys_publish(struct synguard_net *sn)
+{
+	struct synguard_keyset *old, *next;
+	siphash_key_t fresh;
+
+	next = kzalloc(sizeof(*next), GFP_KERNEL);
+	if (!next)
+		return -ENOMEM;
+	old = rcu_dereference_protected(sn->keyset,
+					lockdep_is_held(&rotate_mutex));
+	next->born = jiffies;
+	if (sn->fleet_set) {
+		keys_fleet(sn, next);
+	} else if (old->fleet) {
+		keys_random(&next->keys);
+	} else {
+		get_random_bytes(&fresh, sizeof(fresh));
+		synguard_keys_next(&next->keys, &old->keys, &fresh);
+		memzero_explicit(&fresh, sizeof(fresh));
+	}
+	rcu_assign_pointer(sn->keyset, next);
+	keys_schedule(sn);
+	call_rcu(&old->rcu, keyset_free_rcu);
+	return 0;
+}
+
+/*
+ * Every MSL (or epoch) a new key becomes current. Writers of sn->keyset
+ * hold rotate_mutex; workqueue items never run concurrently with
+ * themselves.
  */
 static void keys_rotate(struct work_struct *work)
 {
 	struct synguard_net *sn = container_of(to_delayed_work(work),
 					       struct synguard_net,
 					       rotate_work);
-	struct synguard_keyset *old, *next;
-	siphash_key_t fresh;
 
-	next = kzalloc(sizeof(*next), GFP_KERNEL);
-	if (!next) {
+	mutex_lock(&rotate_mutex);
+	if (keys_publish(sn)) {
 		keys_rotate_failed(sn);
 		/* Old keys meanwhile: the hooks expire them by age anyway. */
 		mod_delayed_work(system_wq, &sn->rotate_work, HZ);
-		return;
+	} else {
+		keys_rotate_recovered(sn);
 	}
-	keys_rotate_recovered(sn);
-	mutex_lock(&rotate_mutex);
-	old = rcu_dereference_protected(sn->keyset,
-					lockdep_is_held(&rotate_mutex));
-	get_random_bytes(&fresh, sizeof(fresh));
-	synguard_keys_next(&next->keys, &old->keys, &fresh);
-	next->born = jiffies;
-	memzero_explicit(&fresh, sizeof(fresh));
-	rcu_assign_pointer(sn->keyset, next);
-	keys_schedule(sn);
 	mutex_unlock(&rotate_mutex);
-	call_rcu(&old->rcu, keyset_free_rcu);
 }
 
 void synguard_keys_reschedule(struct synguard_net *sn)
@@ -123,6 +182,60 @@ void synguard_keys_reschedule(struct synguard_net *sn)
 	mutex_lock(&rotate_mutex);
 	keys_schedule(sn);
 	mutex_unlock(&rotate_mutex);
+}
+
+/*
+ * Set (@secret) or clear (NULL) the fleet secret. The keys change at once:
+ * cookies made with the keys before no longer validate. The old secret is
+ * wiped; the caller wipes its copy of the new one.
+ */
+int synguard_keys_set_secret(struct synguard_net *sn,
+			     const siphash_key_t *secret)
+{
+	siphash_key_t saved;
+	bool was_set;
+	int err;
+
+	mutex_lock(&rotate_mutex);
+	saved = sn->fleet_secret;
+	was_set = sn->fleet_set;
+	if (secret)
+		sn->fleet_secret = *secret;
+	else
+		memzero_explicit(&sn->fleet_secret, sizeof(sn->fleet_secret));
+	sn->fleet_set = !!secret;
+	err = keys_publish(sn);
+	if (err) {
+		/* Nothing changes on failure. */
+		sn->fleet_secret = saved;
+		sn->fleet_set = was_set;
+	}
+	mutex_unlock(&rotate_mutex);
+	memzero_explicit(&saved, sizeof(saved));
+	return err;
+}
+
+/* The fleet clock's test offset; fleet keys are derived again at once. */
+int synguard_keys_set_offset(struct synguard_net *sn, int offset)
+{
+	int err = 0;
+
+	mutex_lock(&rotate_mutex);
+	WRITE_ONCE(sn->cfg.clock_offset, offset);
+	if (sn->fleet_set)
+		err = keys_publish(sn);
+	mutex_unlock(&rotate_mutex);
+	return err;
+}
+
+bool synguard_keys_fleet(struct synguard_net *sn)
+{
+	bool set;
+
+	mutex_lock(&rotate_mutex);
+	set = sn->fleet_set;
+	mutex_unlock(&rotate_mutex);
+	return set;
 }
 
 /*
@@ -221,6 +334,7 @@ static void __net_exit synguard_net_exit(struct net *net)
 	synguard_stats_exit(sn);
 	synguard_ports_free(sn);
 	kfree_sensitive(rcu_access_pointer(sn->keyset));
+	memzero_explicit(&sn->fleet_secret, sizeof(sn->fleet_secret));
 }
 
 static struct pernet_operations synguard_net_ops = {

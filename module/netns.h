@@ -7,6 +7,7 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include "cookie.h"
+#include "fleet.h"
 
 #define SYNGUARD_PORTS	65536
 #define SYNGUARD_SRC_BUCKETS	1024
@@ -28,6 +29,7 @@ struct synguard_cfg {
 	int syn_rate[2];	/* SYNs per second; high 0: no rate trigger */
 	int queue_fill[2];	/* a listener's SYN queue, % of its backlog */
 	int hold;		/* seconds engaged after the last low look */
+	int clock_offset;	/* test knob: seconds added to the fleet clock */
 };
 
 /* Adaptive mode's state; written in softirq by engage.c only. */
@@ -59,11 +61,18 @@ struct synguard_ports {
 	unsigned long map[BITS_TO_LONGS(SYNGUARD_PORTS)];
 };
 
-/* Cookie secrets, replaced whole under RCU at every rotation. */
+/*
+ * Cookie secrets, replaced whole under RCU at every rotation. With a fleet
+ * secret, @keys are those of the epoch of the last rotation and @ahead
+ * those of the next one, which a peer whose clock runs ahead uses already.
+ */
 struct synguard_keyset {
 	struct rcu_head rcu;
 	struct synguard_keys keys;
 	unsigned long born;	/* jiffies when these keys became current */
+	bool fleet;		/* derived from the fleet secret */
+	struct synguard_keys ahead;
+	struct synguard_fleet_clock clock;
 };
 
 struct synguard_net {
@@ -72,6 +81,9 @@ struct synguard_net {
 	struct synguard_ports __rcu *ports;
 	struct synguard_keyset __rcu *keyset;
 	struct delayed_work rotate_work;
+	/* The fleet secret, if fleet_set; under netns.c's rotate_mutex. */
+	siphash_key_t fleet_secret;
+	bool fleet_set;
 	struct synguard_stats __percpu *stats;
 	struct rhashtable flows;
 	atomic_t nr_flows;
@@ -115,5 +127,9 @@ static inline bool synguard_engaged(const struct synguard_net *sn)
 int synguard_netns_register(void);
 void synguard_netns_unregister(void);
 void synguard_keys_reschedule(struct synguard_net *sn);
+int synguard_keys_set_secret(struct synguard_net *sn,
+			     const siphash_key_t *secret);
+int synguard_keys_set_offset(struct synguard_net *sn, int offset);
+bool synguard_keys_fleet(struct synguard_net *sn);
 
 #endif /* _SYNGUARD_NETNS_H */

@@ -5,6 +5,8 @@
  * Every value is bounds-checked; a rejected write returns -EINVAL and
  * changes nothing.
  */
+#include <linux/capability.h>
+#include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <linux/user_namespace.h>
@@ -21,6 +23,8 @@ enum {
 	CTL_SYN_RATE,
 	CTL_QUEUE_FILL,
 	CTL_HOLD,
+	CTL_SECRET,
+	CTL_CLOCK_OFFSET,
 	CTL_COUNT
 };
 
@@ -34,6 +38,7 @@ static const int wscale_max = SYNGUARD_WSCALE_MAX;
 static const int pct_min = 1, pct_max = 100;
 static const int rate_max = 100000000;
 static const int hold_min = 1, hold_max = 3600;
+static const int offset_min = -3600, offset_max = 3600;
 
 /* Serialises writers of the port set; readers use RCU. */
 static DEFINE_MUTEX(ports_mutex);
@@ -60,7 +65,8 @@ int synguard_cfg_validate(const struct synguard_cfg *cfg)
 	    cfg->wscale < 0 || cfg->wscale > wscale_max ||
 	    !pair_ok(cfg->syn_rate, 0, rate_max) ||
 	    !pair_ok(cfg->queue_fill, pct_min, pct_max) ||
-	    !in(cfg->hold, hold_min, hold_max))
+	    !in(cfg->hold, hold_min, hold_max) ||
+	    !in(cfg->clock_offset, offset_min, offset_max))
 		return -EINVAL;
 	return 0;
 }
@@ -238,6 +244,98 @@ static int proc_pair(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 	return 0;
 }
 
+/*
+ * The fleet secret is root's alone: CAP_NET_ADMIN in the initial user
+ * namespace. Root of a user namespace that owns this network namespace
+ * passes the file's mode (net sysctls map it to the owner) but may neither
+ * read nor write: a secret shared by a fleet must not be set, probed or
+ * cleared from a container.
+ */
+static bool fleet_admin(void)
+{
+	return capable(CAP_NET_ADMIN);
+}
+
+#define SECRET_UNSET	"unset"
+
+/* Reading says "set" or "unset", never the secret. */
+static int secret_read(struct synguard_net *sn, void *buffer, size_t *lenp,
+		       loff_t *ppos)
+{
+	char state[8];
+	struct ctl_table tmp = { .data = state, .maxlen = sizeof(state) };
+
+	strscpy(state, synguard_keys_fleet(sn) ? "set" : SECRET_UNSET,
+		sizeof(state));
+	return proc_dostring(&tmp, 0, buffer, lenp, ppos);
+}
+
+/*
+ * One write, whole: 32 hex digits (the 128-bit secret, read as two
+ * little-endian words, so hosts of either byte order agree) or "unset", each with
+ * an optional newline. Anything else, or a write continued at an offset,
+ * is -EINVAL. Every copy of the secret on the stack is wiped.
+ */
+static int secret_write(struct synguard_net *sn, char *buf, size_t *lenp,
+			loff_t *ppos)
+{
+	__le64 raw[SYNGUARD_FLEET_SECRET_LEN / sizeof(__le64)];
+	siphash_key_t key;
+	size_t len = *lenp;
+	int err = -EINVAL;
+
+	if (*ppos)
+		return -EINVAL;
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len == strlen(SECRET_UNSET) && !memcmp(buf, SECRET_UNSET, len)) {
+		err = synguard_keys_set_secret(sn, NULL);
+	} else if (len == 2 * sizeof(raw) &&
+		   !hex2bin((u8 *)raw, buf, sizeof(raw))) {
+		key.key[0] = le64_to_cpu(raw[0]);
+		key.key[1] = le64_to_cpu(raw[1]);
+		err = synguard_keys_set_secret(sn, &key);
+		memzero_explicit(&key, sizeof(key));
+	}
+	memzero_explicit(raw, sizeof(raw));
+	if (!err)
+		*ppos += *lenp;
+	return err;
+}
+
+static int proc_secret(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		       void *buffer, size_t *lenp, loff_t *ppos)
+{
+	if (!fleet_admin())
+		return -EPERM;
+	if (write)
+		return secret_write(table->data, buffer, lenp, ppos);
+	return secret_read(table->data, buffer, lenp, ppos);
+}
+
+/*
+ * A test knob: seconds added to the wall clock that fleet keys follow, so
+ * that namespaces of one host, which share its clock, can play hosts whose
+ * clocks differ. Root only, like the secret.
+ */
+static int proc_clock_offset(SYNGUARD_CTL_CONST struct ctl_table *table,
+			     int write, void *buffer, size_t *lenp,
+			     loff_t *ppos)
+{
+	struct synguard_net *sn = container_of(table->data, struct synguard_net,
+					       cfg.clock_offset);
+	int val = READ_ONCE(sn->cfg.clock_offset), err;
+	struct ctl_table tmp = *table;
+
+	if (write && !fleet_admin())
+		return -EPERM;
+	tmp.data = &val;
+	err = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	return synguard_keys_set_offset(sn, val);
+}
+
 #define CTL_INT(_name, _handler, _min, _max)			\
 	{							\
 		.procname = _name,				\
@@ -278,6 +376,13 @@ static const struct ctl_table ctl_template[CTL_COUNT + SYNGUARD_CTL_SENTINEL] = 
 		.extra2 = (void *)&pct_max,
 	},
 	[CTL_HOLD] = CTL_INT("hold", proc_dointvec_minmax, &hold_min, &hold_max),
+	[CTL_SECRET] = {
+		.procname = "secret",
+		.mode = 0600,
+		.proc_handler = proc_secret,
+	},
+	[CTL_CLOCK_OFFSET] = CTL_INT("fleet_clock_offset", proc_clock_offset,
+				     &offset_min, &offset_max),
 };
 
 int synguard_sysctl_init(struct synguard_net *sn)
@@ -296,6 +401,8 @@ int synguard_sysctl_init(struct synguard_net *sn)
 	t[CTL_SYN_RATE].data = sn->cfg.syn_rate;
 	t[CTL_QUEUE_FILL].data = sn->cfg.queue_fill;
 	t[CTL_HOLD].data = &sn->cfg.hold;
+	t[CTL_SECRET].data = sn;
+	t[CTL_CLOCK_OFFSET].data = &sn->cfg.clock_offset;
 
 	sn->sysctl_hdr = synguard_register_net_sysctl(sn->net, "net/synguard",
 						      t, CTL_COUNT);

@@ -13,6 +13,11 @@ SYN+ACK with a RST, which is what a cookie's stateless handshake expects.
       SACK-permitted, timestamps, window scale 7), then wait for a SYN+ACK
       to each; print "synack SPORT ISN TSVAL" per port (TSVAL "-" without
       timestamps). Exits 1 if some port got none.
+      --at T sends the SYNs at wall-clock time T (seconds since 1970), not
+      at once; --ack-after D then sends each port's third ACK D seconds
+      after its SYN+ACK (the ack command's segment, tsecr echoing TSVAL),
+      printing "acked SPORT" then: for handshakes timed to a second, which
+      two start-ups of Python would blur.
   rawtcp.py COMMON ack --seq N --ack A [--tsecr T] [--frag B]
       One ACK from SPORT; with --tsecr, a timestamp option echoing T.
 
@@ -137,6 +142,8 @@ def cmd_syn(a, sock):
     tsval = int(time.monotonic() * 1000) & 0xFFFFFFFF
     opts = (struct.pack("!BBH", 2, 4, 1460) + b"\4\2" +
             struct.pack("!BBII", 8, 10, tsval, 0) + b"\1\3\3\7")
+    if a.at:
+        time.sleep(max(0.0, a.at - time.time()))
     for p in sorted(ports):
         send(a, sock, tcp_segment(a, p, a.seq, 0, TH_SYN, opts))
     deadline = time.monotonic() + a.timeout
@@ -154,9 +161,22 @@ def cmd_syn(a, sock):
         ports.discard(t[1])
         print("synack %d %d %s" % (t[1], t[2], "-" if t[5] is None else t[5]),
               flush=True)
+        if a.ack_after is not None:
+            third_ack(a, sock, t)
     for p in sorted(ports):
         print("none %d" % p, flush=True)
     return 1 if ports else 0
+
+
+def third_ack(a, sock, synack):
+    """The ACK for @synack (parse_tcp's tuple), a.ack_after seconds on."""
+    time.sleep(a.ack_after)
+    a.sport, a.ack, a.tsecr = synack[1], (synack[2] + 1) & 0xFFFFFFFF, synack[5]
+    seq = a.seq
+    a.seq = (seq + 1) & 0xFFFFFFFF
+    cmd_ack(a, sock)
+    a.seq = seq
+    print("acked %d" % synack[1], flush=True)
 
 
 def cmd_ack(a, sock):
@@ -182,6 +202,8 @@ def main():
     s.add_argument("--seq", required=True, type=int)
     s.add_argument("--count", type=int, default=1)
     s.add_argument("--timeout", type=float, default=5)
+    s.add_argument("--at", type=float, default=0)
+    s.add_argument("--ack-after", type=float)
     k = sub.add_parser("ack")
     k.add_argument("--seq", required=True, type=int)
     k.add_argument("--ack", required=True, type=int)
