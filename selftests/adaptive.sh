@@ -141,10 +141,16 @@ bg_track $held
 slowwait 30 grep -q ok "$tmpd/held.out"
 ksft_check $? "engaged: a connection echoes 64 KiB intact"
 expect_delta "$server" handoff_ok -ge 1 "engaged: that connection was handed off"
+# The slower flood starts before the full one stops: on a slow guest the
+# steps between them could outlast the hold time.
+full_pid=$flood
+flood_start mid2 $PORT $MID
+mid2_pid=$flood
+flood=$full_pid
 flood_stop full
+flood=$mid2_pid
 
 sg_snap "$server"
-flood_start mid2 $PORT $MID
 t0=$(date +%s)
 slowwait $((2 * HOLD + 2)) eval '! stat_is engaged 1'
 stat_is engaged 1 && [ "$(sg_delta "$server" engage_on)" = 0 ]

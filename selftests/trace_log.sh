@@ -289,9 +289,12 @@ episode "queue trigger" $QPORT 50
 
 # ---- 6. the namespace and the module go while an episode is open
 engaged_now() { [ "$(sg_stat "$server" engaged)" = 1 ]; }
+# The flood goes on while the check polls (a 1 s flood could engage and
+# let go again between two polls of a slow guest).
 ip netns exec "$client" "$SYNFLOOD" --dst $SRV --dport $QPORT --mode syn \
-	--opts mix --src-prefix $FLOODNET --rate 50 --duration 1 --quiet >/dev/null
-slowwait 5 engaged_now
+	--opts mix --src-prefix $FLOODNET --rate 50 --duration 60 --quiet >/dev/null &
+bg_track $!
+slowwait 30 engaged_now
 ksft_check $? "engaged again, the episode's end pending"
 cleanup_bg
 cleanup_ns "$server"
