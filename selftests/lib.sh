@@ -4,7 +4,9 @@
 # selftests/lib.sh - helpers for synguard's guest selftests, in the style of
 # the kernel's tools/testing/selftests/net/lib.sh. Sourced (bash) by each
 # selftests/*.sh, which runs as root inside a throwaway QEMU guest started
-# by scripts/vm-run (SYNGUARD_KO and SYNGUARD_KREL come from there).
+# by scripts/vm-run (SYNGUARD_KO and SYNGUARD_KREL come from there), or on a
+# machine where synguard is installed (`make -C selftests run_tests`, which
+# leaves SYNGUARD_KO unset: see "module" below).
 #
 # A test looks like:
 #
@@ -413,6 +415,18 @@ echo_roundtrip() { echo_client "$1" "$2" "$3" /dev/null; }
 
 # ------------------------------------------------------------- module
 
+# Which module the tests load. Under vm-run, $SYNGUARD_KO is the one built
+# in the tree for the guest's kernel (which may be missing), loaded with
+# insmod. Without it (kselftest's `make run_tests`), the installed one:
+# $SYNGUARD_KO becomes its file, for the tests that read its modinfo or
+# check that there is a module, and load_synguard uses modprobe.
+if [ -z "${SYNGUARD_KO+set}" ]; then
+	SYNGUARD_INSTALLED=1
+	SYNGUARD_KO=$(modinfo -n synguard 2>/dev/null)
+else
+	SYNGUARD_INSTALLED=0
+fi
+
 synguard_loaded() { [ -d /sys/module/synguard ]; }
 
 # load_synguard_deps: modprobe what $SYNGUARD_KO depends on (the kernel's
@@ -425,19 +439,37 @@ load_synguard_deps() {
 }
 
 # load_synguard [param=val ...]: insmod $SYNGUARD_KO unless it is loaded
-# already, after modprobing the modules it depends on. Returns 4 (skip)
-# when there is no module built for this kernel.
+# already, after modprobing the modules it depends on; or modprobe the
+# installed module. Returns 4 (skip) when there is no module built for this
+# kernel (or none installed), and, with the installed module, when it is
+# loaded already but the test asks for parameters: a test never unloads a
+# module it did not load, so the load's settings would not be the test's.
 load_synguard() {
 	if synguard_loaded; then
-		[ $# -eq 0 ] || ksft_info "synguard already loaded; ignoring $*"
+		[ $# -eq 0 ] && return 0
+		if [ "$SYNGUARD_INSTALLED" = 1 ]; then
+			echo "# synguard is loaded already: the test needs it with $* (modprobe -r synguard first)"
+			return "$ksft_skip"
+		fi
+		ksft_info "synguard already loaded; ignoring $*"
 		return 0
 	fi
 	if [ -z "${SYNGUARD_KO:-}" ] || [ ! -e "$SYNGUARD_KO" ]; then
-		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO unset)}"
+		if [ "$SYNGUARD_INSTALLED" = 1 ]; then
+			echo "# synguard is not installed for $(uname -r) (modinfo synguard)"
+		else
+			echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO empty)}"
+		fi
 		return "$ksft_skip"
 	fi
-	load_synguard_deps || return "$ksft_fail"
-	insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
+	if [ "$SYNGUARD_INSTALLED" = 1 ]; then
+		# No /etc/modprobe.d: the test's parameters over the defaults,
+		# as with insmod. (Dependencies come from modules.dep.)
+		modprobe -C /dev/null synguard "$@" || return "$ksft_fail"
+	else
+		load_synguard_deps || return "$ksft_fail"
+		insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
+	fi
 	SYNGUARD_LOADED_HERE=1
 }
 

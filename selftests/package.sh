@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Debian package, installed as the README says: the running kernel's
+# header packages, then synguard-dkms_<version>_all.deb (`make deb`, built
+# on the host beforehand) with dpkg -i. DKMS must have built and installed
+# the module for the running kernel, `modprobe synguard` load it, and a
+# connection to a listener get a cookie and a hand-off. Then a kernel
+# upgrade as its packages run DKMS (the module is rebuilt and reinstalled),
+# `modprobe -r`, and `dpkg --purge`, which must leave nothing behind: no
+# source, no DKMS tree, no module, no modprobe.d file, `dkms status` empty.
+#
+# It installs packages, so it runs only in a throwaway vm-run guest (whose
+# root is an overlay of the host's), never on a real host: it is not in
+# selftests/Makefile's TEST_PROGS.
+#
+# timeout: 900
+
+# shellcheck source=selftests/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+PORT=8080
+
+[ -n "${SYNGUARD_SERIES:-}" ] ||
+	skip_test "installs packages: runs only in a vm-run guest (selftests/run.sh)"
+checktool "dkms --version" "run test without dkms"
+checktool "dpkg --version" "run test without dpkg"
+krel=$(uname -r)
+version=$(cat "$top/VERSION")
+deb=$top/.build/deb/synguard-dkms_${version}_all.deb
+[ -e "$deb" ] || skip_test "no package at $deb (make deb)"
+hdrdir=${SYNGUARD_KDIR:-}/debs
+compgen -G "$hdrdir/linux-headers-${krel}_*.deb" >/dev/null ||
+	skip_test "no header packages in $hdrdir (scripts/fetch-kernel.sh --debs)"
+
+tmpd=$(mktemp -d)
+trap cleanup_all EXIT
+dmesg_mark
+
+# man-db's trigger re-indexes every manual page of the host's root after
+# each dpkg run: minutes under TCG, and nothing this test looks at. Nor are
+# dpkg's fsyncs, on a tmpfs that vanishes with the guest.
+rm -f /var/lib/man-db/auto-update
+echo force-unsafe-io >/etc/dpkg/dpkg.cfg.d/synguard-selftest
+
+# timed NAME CMD...: run CMD with its output in $tmpd/NAME.log, PASS or FAIL
+# NAME with the seconds it took; the log's tail on failure.
+timed() {
+	local name=$1 t0 rc
+	shift
+	t0=$(date +%s)
+	"$@" >"$tmpd/$name.log" 2>&1
+	rc=$?
+	ksft_check "$rc" "$name ($(( $(date +%s) - t0 )) s)" ||
+		tail -n 30 "$tmpd/$name.log" | sed 's/^/#   /'
+	return "$rc"
+}
+
+# ---- install: headers (as `apt install linux-headers-$(uname -r)`), then us
+# The running kernel's image package is not in the dpkg database (the guest
+# boots it from the cache): --force-depends for the headers' dependency on
+# it (6.12) and on the gcc-12 metapackage (6.1; gcc-12 is there).
+timed "dpkg -i linux-headers-$krel" dpkg -i --force-depends "$hdrdir"/*.deb ||
+	exit "$ksft_fail"
+timed "dpkg -i synguard-dkms (DKMS builds the module)" dpkg -i "$deb" || exit "$ksft_fail"
+
+# ---- what DKMS made of it
+st=$(dkms status synguard 2>&1)
+[[ "$st" == "synguard/$version, $krel, "*": installed"* ]]
+ksft_check $? "dkms status: $st"
+[ -d "/usr/src/synguard-$version" ] && [ -f "/usr/src/synguard-$version/dkms.conf" ]
+ksft_check $? "source in /usr/src/synguard-$version"
+path=$(modinfo -n synguard 2>&1)
+[[ "$path" == "/lib/modules/$krel/updates/dkms/synguard.ko"* ]]
+ksft_check $? "modinfo -n synguard: $path"
+[ "$(modinfo -F version synguard)" = "$version" ]
+ksft_check $? "module version $(modinfo -F version synguard), package $version"
+conf=/etc/modprobe.d/synguard.conf
+[ -f "$conf" ] && ! grep -q '^[[:space:]]*options' "$conf" &&
+	grep -q '^#options synguard' "$conf"
+ksft_check $? "$conf: the options, all commented out"
+[ -f /usr/share/man/man7/synguard.7.gz ]
+ksft_check $? "synguard(7) installed"
+
+# ---- modprobe, and a connection protected
+modprobe synguard
+ksft_check $? "modprobe synguard" || exit "$ksft_fail"
+SYNGUARD_LOADED_HERE=1
+setup_ns client server || exit
+# shellcheck disable=SC2154 # set by setup_ns
+veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || exit "$ksft_fail"
+ip netns exec "$server" sysctl -qw net.synguard.mode=2
+ksft_check $? "mode=2 in the server's namespace"
+echo_server_start "$server" 10.0.1.2 "$PORT" || exit "$ksft_fail"
+sg_snap "$server"
+echo_roundtrip "$client" 10.0.1.2 "$PORT"
+ksft_check $? "64 KiB echoed through synguard"
+expect_delta "$server" cookie_sent -ge 1 "the SYN was answered with a cookie"
+expect_delta "$server" handoff_ok -ge 1 "the connection was handed off"
+cleanup_bg
+cleanup_all_ns
+modprobe -r synguard
+ksft_check $? "modprobe -r synguard"
+SYNGUARD_LOADED_HERE=0
+! synguard_loaded
+ksft_check $? "synguard is unloaded"
+
+# ---- a kernel upgrade: its packages' hooks run DKMS for the new kernel
+# (linux-image: /etc/kernel/postinst.d/dkms; the headers:
+# header_postinst.d). Here the "new" kernel is the running one, the module
+# taken away first.
+timed "dkms remove synguard for $krel" dkms remove "synguard/$version" -k "$krel"
+! compgen -G "/lib/modules/$krel/updates/dkms/synguard.ko*" >/dev/null
+ksft_check $? "no module for $krel"
+timed "the kernel's postinst hook rebuilds synguard" /etc/kernel/postinst.d/dkms "$krel"
+[ "$(modinfo -n synguard 2>/dev/null)" = "$path" ]
+ksft_check $? "the module is back at $path"
+
+# ---- purge: nothing left
+timed "dpkg --purge synguard-dkms" dpkg --purge synguard-dkms
+st=$(dkms status synguard 2>&1)
+[ -z "$st" ]
+ksft_check $? "dkms status empty${st:+: $st}"
+left=$(find /usr/src /var/lib/dkms /lib/modules/"$krel"/ /etc/modprobe.d \
+	/usr/share/man /usr/share/doc -name 'synguard*' 2>/dev/null)
+[ -z "$left" ]
+ksft_check $? "no file left${left:+: $left}"
+! modinfo synguard >/dev/null 2>&1
+ksft_check $? "modinfo finds no synguard"
+! dpkg -s synguard-dkms >/dev/null 2>&1
+ksft_check $? "dpkg knows no synguard-dkms"
+
+check_dmesg_clean "dmesg is free of kernel warnings"
+ksft_exit
