@@ -61,8 +61,11 @@ unit:
 checkpatch:
 	scripts/checkpatch.sh
 
-# `make selftests KERNEL=6.1 TESTS=relay_ipv4` runs a subset.
-selftests: modules-all tools
+# `make selftests KERNEL=6.1 TESTS=relay_ipv4` runs a subset. (The package
+# test installs the .deb and the kernels' header packages in its guests.)
+selftests: modules-all tools deb
+	scripts/fetch-kernel.sh --debs 6.1 >/dev/null
+	scripts/fetch-kernel.sh --debs 6.12 >/dev/null
 	selftests/run.sh --kernel $(KERNEL) $(TESTS)
 
 check:

@@ -473,6 +473,51 @@ load_synguard() {
 	SYNGUARD_LOADED_HERE=1
 }
 
+# protected_roundtrip [PORT]: with synguard loaded, make a client and a
+# server namespace, mode=2 in the server's, an echo server on PORT (8080):
+# one connection echoes 64 KiB intact, with a cookie sent and a hand-off
+# counted (PASS/FAIL each). The namespaces and the server go at the end.
+protected_roundtrip() {
+	local port=${1:-8080} rc=0
+	setup_ns client server || return
+	# shellcheck disable=SC2154 # set by setup_ns
+	{
+		veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 &&
+			ip netns exec "$server" sysctl -qw net.synguard.mode=2 &&
+			echo_server_start "$server" 10.0.1.2 "$port"
+	} || { ksft_fail "protected_roundtrip: set-up"; return "$ksft_fail"; }
+	sg_snap "$server"
+	echo_roundtrip "$client" 10.0.1.2 "$port"
+	ksft_check $? "64 KiB echoed through synguard" || rc=$ksft_fail
+	expect_delta "$server" cookie_sent -ge 1 "the SYN was answered with a cookie" ||
+		rc=$ksft_fail
+	expect_delta "$server" handoff_ok -ge 1 "the connection was handed off" ||
+		rc=$ksft_fail
+	cleanup_bg
+	cleanup_ns "$client" "$server"
+	return "$rc"
+}
+
+# installed_roundtrip GLOB [PORT]: the installed module (modinfo -n, left
+# in $MODPATH) is a file matching GLOB; `modprobe synguard` loads it,
+# protected_roundtrip passes, `modprobe -r synguard` unloads it. PASS/FAIL
+# each; returns 1 if it could not load.
+installed_roundtrip() {
+	local glob=$1 port=${2:-8080}
+	MODPATH=$(modinfo -n synguard 2>&1)
+	# shellcheck disable=SC2053 # GLOB is a pattern
+	[[ "$MODPATH" == $glob ]]
+	ksft_check $? "modinfo -n synguard: $MODPATH"
+	modprobe synguard
+	ksft_check $? "modprobe synguard" || return "$ksft_fail"
+	SYNGUARD_LOADED_HERE=1
+	protected_roundtrip "$port"
+	modprobe -r synguard
+	ksft_check $? "modprobe -r synguard" && SYNGUARD_LOADED_HERE=0
+	! synguard_loaded
+	ksft_check $? "synguard is unloaded"
+}
+
 # unload_synguard: rmmod it, retrying for a few seconds while it is busy.
 unload_synguard() {
 	synguard_loaded || return 0

@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The README's plain install, and the kselftest entry point on top of it:
+# The README's installs without the package, and the kselftest entry point
+# on top of them:
 #  - `make -C selftests run_tests` with synguard not installed: each test
 #    skips (exit 4), nothing fails;
+#  - DKMS by hand: `make dkms-src` and `dkms install`, then `modprobe
+#    synguard` and a protected connection; `dkms remove` takes it all away;
 #  - `make && make install` in a copy of the source (KDIR: the guest
 #    kernel's headers), then `modprobe synguard`: the installed module
 #    loads, from /lib/modules/$(uname -r), and a connection gets a cookie
@@ -27,6 +30,7 @@ KTESTS="module_load.sh closed_port.sh"
 [ -n "${SYNGUARD_SERIES:-}" ] ||
 	skip_test "installs a module: runs only in a vm-run guest (selftests/run.sh)"
 checktool "make --version" "run test without make"
+checktool "dkms --version" "run test without dkms"
 krel=$(uname -r)
 kdir=${SYNGUARD_KDIR:-}/build
 [ -e "$kdir/Makefile" ] || skip_test "no kernel headers at $kdir"
@@ -53,9 +57,30 @@ n=$(grep -c '^ok [0-9]* selftests: synguard: .* # SKIP$' "$tmpd/not-installed.lo
 [ "$n" = "$(wc -w <<<"$KTESTS")" ]
 ksft_check $? "every test skipped ($n)"
 
-# ---- make && make install, from a fresh copy of the source
+# ---- DKMS by hand, from a fresh copy of the source
 mkdir "$tmpd/src"
-cp -r "$top"/{Makefile,Kbuild,VERSION,module} "$tmpd/src/"
+cp -r "$top"/{Makefile,Kbuild,VERSION,dkms.conf,module} "$tmpd/src/"
+version=$(cat "$top/VERSION")
+make -C "$tmpd/src" dkms-src >"$tmpd/dkms-src.log" 2>&1 &&
+	[ -f "/usr/src/synguard-$version/dkms.conf" ] &&
+	grep -q "^PACKAGE_VERSION=\"$version\"" "/usr/src/synguard-$version/dkms.conf"
+ksft_check $? "make dkms-src: /usr/src/synguard-$version" ||
+	{ cat "$tmpd/dkms-src.log"; exit "$ksft_fail"; }
+t0=$(date +%s)
+# (--kernelsourcedir: the guest's kernel headers are not installed, they are
+# the unpacked ones `make` uses below; on a server, the headers package's.)
+dkms install "synguard/$version" -k "$krel" --kernelsourcedir "$kdir" >"$tmpd/dkms.log" 2>&1
+ksft_check $? "dkms install synguard/$version ($(( $(date +%s) - t0 )) s)" ||
+	{ tail -n 30 "$tmpd/dkms.log" | sed 's/^/#   /'; exit "$ksft_fail"; }
+installed_roundtrip "/lib/modules/$krel/updates/dkms/synguard.ko*" "$PORT" ||
+	exit "$ksft_fail"
+dkms remove "synguard/$version" --all >"$tmpd/dkms-remove.log" 2>&1 &&
+	rm -rf "/usr/src/synguard-$version"
+ksft_check $? "dkms remove synguard/$version --all"
+! modinfo synguard >/dev/null 2>&1
+ksft_check $? "no module left"
+
+# ---- make && make install, from the same copy
 t0=$(date +%s)
 make -C "$tmpd/src" KDIR="$kdir" >"$tmpd/make.log" 2>&1
 ksft_check $? "make KDIR=$kdir ($(( $(date +%s) - t0 )) s)" ||
@@ -63,28 +88,7 @@ ksft_check $? "make KDIR=$kdir ($(( $(date +%s) - t0 )) s)" ||
 make -C "$tmpd/src" KDIR="$kdir" install >"$tmpd/install.log" 2>&1
 ksft_check $? "make install" ||
 	{ tail -n 30 "$tmpd/install.log" | sed 's/^/#   /'; exit "$ksft_fail"; }
-path=$(modinfo -n synguard 2>&1)
-[[ "$path" == "/lib/modules/$krel/"*"/synguard.ko"* ]]
-ksft_check $? "modinfo -n synguard: $path"
-
-modprobe synguard
-ksft_check $? "modprobe synguard" || exit "$ksft_fail"
-SYNGUARD_LOADED_HERE=1
-setup_ns client server || exit
-# shellcheck disable=SC2154 # set by setup_ns
-veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || exit "$ksft_fail"
-ip netns exec "$server" sysctl -qw net.synguard.mode=2
-echo_server_start "$server" 10.0.1.2 "$PORT" || exit "$ksft_fail"
-sg_snap "$server"
-echo_roundtrip "$client" 10.0.1.2 "$PORT"
-ksft_check $? "64 KiB echoed through synguard"
-expect_delta "$server" cookie_sent -ge 1 "the SYN was answered with a cookie"
-expect_delta "$server" handoff_ok -ge 1 "the connection was handed off"
-cleanup_bg
-cleanup_all_ns
-modprobe -r synguard
-ksft_check $? "modprobe -r synguard"
-SYNGUARD_LOADED_HERE=0
+installed_roundtrip "/lib/modules/$krel/*/synguard.ko*" "$PORT" || exit "$ksft_fail"
 
 # ---- kselftest with the installed module: passes
 run_tests installed
