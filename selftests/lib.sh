@@ -441,25 +441,14 @@ load_synguard_deps() {
 # load_synguard [param=val ...]: insmod $SYNGUARD_KO unless it is loaded
 # already, after modprobing the modules it depends on; or modprobe the
 # installed module. Returns 4 (skip) when there is no module built for this
-# kernel (or none installed), and, with the installed module, when it is
-# loaded already but the test asks for parameters: a test never unloads a
-# module it did not load, so the load's settings would not be the test's.
+# kernel.
 load_synguard() {
 	if synguard_loaded; then
-		[ $# -eq 0 ] && return 0
-		if [ "$SYNGUARD_INSTALLED" = 1 ]; then
-			echo "# synguard is loaded already: the test needs it with $* (modprobe -r synguard first)"
-			return "$ksft_skip"
-		fi
-		ksft_info "synguard already loaded; ignoring $*"
+		[ $# -eq 0 ] || ksft_info "synguard already loaded; ignoring $*"
 		return 0
 	fi
 	if [ -z "${SYNGUARD_KO:-}" ] || [ ! -e "$SYNGUARD_KO" ]; then
-		if [ "$SYNGUARD_INSTALLED" = 1 ]; then
-			echo "# synguard is not installed for $(uname -r) (modinfo synguard)"
-		else
-			echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO empty)}"
-		fi
+		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO empty)}"
 		return "$ksft_skip"
 	fi
 	if [ "$SYNGUARD_INSTALLED" = 1 ]; then
@@ -607,3 +596,14 @@ check_dmesg_clean() {
 	fi
 	ksft_pass "$msg"
 }
+
+# With the installed module (kselftest), a test skips at once when there is
+# none, and when synguard is loaded already: the tests load it with their
+# own parameters and unload it, which must not happen to a module someone
+# else loaded (`modprobe -r synguard` first).
+if [ "$SYNGUARD_INSTALLED" = 1 ]; then
+	[ -n "$SYNGUARD_KO" ] ||
+		skip_test "synguard is not installed for $(uname -r) (modinfo synguard)"
+	! synguard_loaded ||
+		skip_test "synguard is loaded already: modprobe -r synguard first"
+fi
