@@ -10,11 +10,15 @@
 # `modprobe -r`, and `dpkg --purge`, which must leave nothing behind: no
 # source, no DKMS tree, no module, no modprobe.d file, `dkms status` empty.
 #
+# DKMS is slow under TCG: each `dkms install` (build, module search and
+# depmod over the 9p root) took 5-11 min on this 2-core host with five
+# other guests running, hence the timeout.
+#
 # It installs packages, so it runs only in a throwaway vm-run guest (whose
 # root is an overlay of the host's), never on a real host: it is not in
 # selftests/Makefile's TEST_PROGS.
 #
-# timeout: 900
+# timeout: 1500
 
 # shellcheck source=selftests/lib.sh
 source "$(dirname "$0")/lib.sh"
