@@ -14,8 +14,8 @@
 #  - `make -C selftests run_tests` again: the same tests load the installed
 #    module with modprobe and pass.
 #
-# DKMS is slow under TCG: each `dkms install` (build, module search and
-# depmod over the 9p root) took 5-11 min on this 2-core host with five
+# DKMS is slow under TCG: each `dkms install` (the build, then depmod
+# over the 9p root) took 8-11 min on this 2-core host with five
 # other guests running, hence the timeout.
 #
 # It installs a module, so it runs only in a throwaway vm-run guest, never
