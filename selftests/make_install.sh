@@ -15,13 +15,13 @@
 #    module with modprobe and pass.
 #
 # DKMS is slow under TCG: each `dkms install` (the build, then depmod
-# over the 9p root) took 8-11 min on this 2-core host with five
+# over the 9p root) took 8-12 min on this 2-core host with five
 # other guests running, hence the timeout.
 #
 # It installs a module, so it runs only in a throwaway vm-run guest, never
 # on a real host: it is not in selftests/Makefile's TEST_PROGS.
 #
-# timeout: 1200
+# timeout: 1800
 
 # shellcheck source=selftests/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -11,7 +11,7 @@
 # source, no DKMS tree, no module, no modprobe.d file, `dkms status` empty.
 #
 # DKMS is slow under TCG: each `dkms install` (the build, then depmod
-# over the 9p root) took 8-11 min on this 2-core host with five
+# over the 9p root) took 8-12 min on this 2-core host with five
 # other guests running, hence the timeout.
 #
 # It installs packages, so it runs only in a throwaway vm-run guest (whose
