@@ -2,6 +2,8 @@
 #
 # `make`          build synguard.ko for the running kernel
 # `make install`  install it there (then `modprobe synguard`)
+# `make deb`      .build/deb/synguard-dkms_<version>_all.deb (DKMS), lintian-checked
+# `make dkms-src` the DKMS source tree in $(DESTDIR)/usr/src/synguard-<version>
 # `make check`    every test: both Debian kernels, in QEMU guests
 # `make check-debug`  every test on a KASAN/lockdep/kmemleak 6.12 (not in check)
 # `make demo`     a SYN flood against a web server, with and without synguard
@@ -11,9 +13,13 @@
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNEL ?= all
+# The version lives in VERSION only: dkms.conf, the package and the module
+# (through Kbuild, when there is no git checkout) take it from there.
+VERSION := $(shell cat "$(CURDIR)/VERSION")
+DKMS_SRC := $(DESTDIR)/usr/src/synguard-$(VERSION)
 
 .PHONY: all modules modules-all install clean deps check check-debug unit selftests \
-	checkpatch tools demo bench bench-cost
+	checkpatch tools demo bench bench-cost deb dkms-src
 
 all: modules
 
@@ -25,6 +31,18 @@ modules:
 install: modules
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules_install
 	depmod -a
+
+# What DKMS builds from (Kbuild and the module's sources: dkms.conf runs the
+# kernel's own make on them), with dkms.conf's #MODULE_VERSION# filled in.
+# The package (debian/rules) installs exactly this.
+dkms-src:
+	install -d "$(DKMS_SRC)/module"
+	install -m 644 Kbuild VERSION "$(DKMS_SRC)/"
+	install -m 644 module/*.[ch] "$(DKMS_SRC)/module/"
+	sed '/^PACKAGE_VERSION=/s/#MODULE_VERSION#/$(VERSION)/' dkms.conf >"$(DKMS_SRC)/dkms.conf"
+
+deb: deps
+	scripts/make-deb.sh
 
 # Build for the test kernels (Debian 6.1 and 6.12), each in .build/<krel>/.
 modules-all: deps
@@ -43,8 +61,11 @@ unit:
 checkpatch:
 	scripts/checkpatch.sh
 
-# `make selftests KERNEL=6.1 TESTS=relay_ipv4` runs a subset.
-selftests: modules-all tools
+# `make selftests KERNEL=6.1 TESTS=relay_ipv4` runs a subset. (The package
+# test installs the .deb and the kernels' header packages in its guests.)
+selftests: modules-all tools deb
+	scripts/fetch-kernel.sh --debs 6.1 >/dev/null
+	scripts/fetch-kernel.sh --debs 6.12 >/dev/null
 	selftests/run.sh --kernel $(KERNEL) $(TESTS)
 
 check:

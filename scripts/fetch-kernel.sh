@@ -1,17 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# fetch-kernel.sh 6.1|6.12|6.12-debug
+# fetch-kernel.sh [--debs] 6.1|6.12|6.12-debug
 #
 # Resolve the newest Debian 12 build of a kernel series with apt-cache, then
 # download its image and header packages and unpack them (no install) into
-# .cache/kernels/<krel>/. Prints the unpacked directory on stdout. A cache that
+# .cache/kernels/<krel>/. Prints the unpacked directory on stdout; with
+# --debs, the directory <krel>/debs/ instead, which holds the header
+# packages themselves (downloaded now if the cache lacks them), for a guest
+# to install with dpkg as a server would (selftests/package.sh). A cache that
 # already holds the newest build is reused; without a reachable archive the
 # newest cached build is used. 6.12-debug is our own build of Debian's 6.12
 # source with the kernel's checkers (scripts/build-debug-kernel.sh).
 set -eu
 
+want_debs=''
+if [ "${1:-}" = --debs ]; then
+	want_debs=1
+	shift
+fi
 if [ "${1:-}" = 6.12-debug ]; then
+	[ -z "$want_debs" ] || { echo "fetch-kernel: no packages of 6.12-debug" >&2; exit 1; }
 	exec "$(dirname "$0")/build-debug-kernel.sh"
 fi
 
@@ -46,21 +55,31 @@ if [ -z "$krel" ]; then
 fi
 
 dir=$cache/$krel
+base=${krel%-amd64}		# 6.1.0-56 or 6.12.117+deb12
+case "$series" in
+6.1) kbuild=linux-kbuild-6.1 ;;
+*) kbuild=linux-kbuild-$base ;;
+esac
+headers="linux-headers-$krel linux-headers-$base-common $kbuild"
+
+# download DIR PKG...: apt-get download into DIR
+download() {
+	local d=$1
+	shift
+	(cd "$d" && apt-get download -q -o APT::Sandbox::User=root "$@" >/dev/null)
+}
+
 if [ ! -e "$dir/.done" ]; then
-	base=${krel%-amd64}		# 6.1.0-56 or 6.12.117+deb12
-	case "$series" in
-	6.1) kbuild=linux-kbuild-6.1 ;;
-	*) kbuild=linux-kbuild-$base ;;
-	esac
 	rm -rf "$dir" "$dir.tmp"
 	mkdir -p "$dir.tmp/debs"
-	(cd "$dir.tmp/debs" &&
-	 apt-get download -q -o APT::Sandbox::User=root "linux-image-$krel" "linux-headers-$krel" \
-		"linux-headers-$base-common" "$kbuild" >/dev/null)
+	# shellcheck disable=SC2086 # a list of packages
+	download "$dir.tmp/debs" "linux-image-$krel" $headers
 	for deb in "$dir.tmp"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$dir.tmp/root"
 	done
-	rm -rf "$dir.tmp/debs"
+	# the header packages stay, for --debs
+	rm -f "$dir.tmp"/debs/linux-image-*.deb
+	touch "$dir.tmp/debs/.done"
 	r=$dir.tmp/root
 	# The headers tree refers to the -common tree and to kbuild by absolute
 	# /usr/... paths: point every such link and include at the unpacked copy.
@@ -74,5 +93,21 @@ if [ ! -e "$dir/.done" ]; then
 	depmod -b "$r" "$krel"
 	mv "$dir.tmp" "$dir"
 	touch "$dir/.done"
+fi
+if [ -n "$want_debs" ]; then
+	if [ ! -e "$dir/debs/.done" ]; then
+		rm -rf "$dir/debs.tmp"
+		mkdir -p "$dir/debs.tmp"
+		# shellcheck disable=SC2086 # a list of packages
+		download "$dir/debs.tmp" $headers || {
+			echo "fetch-kernel: cannot download $headers" >&2
+			rm -rf "$dir/debs.tmp"
+			exit 1
+		}
+		touch "$dir/debs.tmp/.done"
+		rm -rf "$dir/debs"
+		mv "$dir/debs.tmp" "$dir/debs"
+	fi
+	dir=$dir/debs
 fi
 echo "$dir"

@@ -10,7 +10,11 @@ bc flex bison libelf-dev
 qemu-system-x86 busybox-static
 iproute2 iputils-ping curl iperf3 hping3 tcpdump nftables iptables socat
 netsniff-ng procps psmisc ethtool coreutils python3 gnuplot-nox
-linux-perf"
+linux-perf
+debhelper dh-dkms dkms lintian man-db fakeroot linux-base"
+# (The last line is for `make deb` and for selftests/package.sh, whose guest
+# installs the package: dkms, and linux-base for the 6.12 headers, must be
+# on the host's root, which it boots.)
 
 missing=
 for p in $PKGS; do

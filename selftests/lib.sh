@@ -4,7 +4,9 @@
 # selftests/lib.sh - helpers for synguard's guest selftests, in the style of
 # the kernel's tools/testing/selftests/net/lib.sh. Sourced (bash) by each
 # selftests/*.sh, which runs as root inside a throwaway QEMU guest started
-# by scripts/vm-run (SYNGUARD_KO and SYNGUARD_KREL come from there).
+# by scripts/vm-run (SYNGUARD_KO and SYNGUARD_KREL come from there), or on a
+# machine where synguard is installed (`make -C selftests run_tests`, which
+# leaves SYNGUARD_KO unset: see "module" below).
 #
 # A test looks like:
 #
@@ -430,6 +432,18 @@ echo_roundtrip() { echo_client "$1" "$2" "$3" /dev/null; }
 
 # ------------------------------------------------------------- module
 
+# Which module the tests load. Under vm-run, $SYNGUARD_KO is the one built
+# in the tree for the guest's kernel (which may be missing), loaded with
+# insmod. Without it (kselftest's `make run_tests`), the installed one:
+# $SYNGUARD_KO becomes its file, for the tests that read its modinfo or
+# check that there is a module, and load_synguard uses modprobe.
+if [ -z "${SYNGUARD_KO+set}" ]; then
+	SYNGUARD_INSTALLED=1
+	SYNGUARD_KO=$(modinfo -n synguard 2>/dev/null)
+else
+	SYNGUARD_INSTALLED=0
+fi
+
 synguard_loaded() { [ -d /sys/module/synguard ]; }
 
 # load_synguard_deps: modprobe what $SYNGUARD_KO depends on (the kernel's
@@ -442,20 +456,72 @@ load_synguard_deps() {
 }
 
 # load_synguard [param=val ...]: insmod $SYNGUARD_KO unless it is loaded
-# already, after modprobing the modules it depends on. Returns 4 (skip)
-# when there is no module built for this kernel.
+# already, after modprobing the modules it depends on; or modprobe the
+# installed module. Returns 4 (skip) when there is no module built for this
+# kernel.
 load_synguard() {
 	if synguard_loaded; then
 		[ $# -eq 0 ] || ksft_info "synguard already loaded; ignoring $*"
 		return 0
 	fi
 	if [ -z "${SYNGUARD_KO:-}" ] || [ ! -e "$SYNGUARD_KO" ]; then
-		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO unset)}"
+		echo "# no module at ${SYNGUARD_KO:-(SYNGUARD_KO empty)}"
 		return "$ksft_skip"
 	fi
-	load_synguard_deps || return "$ksft_fail"
-	insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
+	if [ "$SYNGUARD_INSTALLED" = 1 ]; then
+		# No /etc/modprobe.d: the test's parameters over the defaults,
+		# as with insmod. (Dependencies come from modules.dep.)
+		modprobe -C /dev/null synguard "$@" || return "$ksft_fail"
+	else
+		load_synguard_deps || return "$ksft_fail"
+		insmod "$SYNGUARD_KO" "$@" || return "$ksft_fail"
+	fi
 	SYNGUARD_LOADED_HERE=1
+}
+
+# protected_roundtrip [PORT]: with synguard loaded, make a client and a
+# server namespace, mode=2 in the server's, an echo server on PORT (8080):
+# one connection echoes 64 KiB intact, with a cookie sent and a hand-off
+# counted (PASS/FAIL each). The namespaces and the server go at the end.
+protected_roundtrip() {
+	local port=${1:-8080} rc=0
+	setup_ns client server || return
+	# shellcheck disable=SC2154 # set by setup_ns
+	{
+		veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 &&
+			ip netns exec "$server" sysctl -qw net.synguard.mode=2 &&
+			echo_server_start "$server" 10.0.1.2 "$port"
+	} || { ksft_fail "protected_roundtrip: set-up"; return "$ksft_fail"; }
+	sg_snap "$server"
+	echo_roundtrip "$client" 10.0.1.2 "$port"
+	ksft_check $? "64 KiB echoed through synguard" || rc=$ksft_fail
+	expect_delta "$server" cookie_sent -ge 1 "the SYN was answered with a cookie" ||
+		rc=$ksft_fail
+	expect_delta "$server" handoff_ok -ge 1 "the connection was handed off" ||
+		rc=$ksft_fail
+	cleanup_bg
+	cleanup_ns "$client" "$server"
+	return "$rc"
+}
+
+# installed_roundtrip GLOB [PORT]: the installed module (modinfo -n, left
+# in $MODPATH) is a file matching GLOB; `modprobe synguard` loads it,
+# protected_roundtrip passes, `modprobe -r synguard` unloads it. PASS/FAIL
+# each; returns 1 if it could not load.
+installed_roundtrip() {
+	local glob=$1 port=${2:-8080}
+	MODPATH=$(modinfo -n synguard 2>&1)
+	# shellcheck disable=SC2053 # GLOB is a pattern
+	[[ "$MODPATH" == $glob ]]
+	ksft_check $? "modinfo -n synguard: $MODPATH"
+	modprobe synguard
+	ksft_check $? "modprobe synguard" || return "$ksft_fail"
+	SYNGUARD_LOADED_HERE=1
+	protected_roundtrip "$port"
+	modprobe -r synguard
+	ksft_check $? "modprobe -r synguard" && SYNGUARD_LOADED_HERE=0
+	! synguard_loaded
+	ksft_check $? "synguard is unloaded"
 }
 
 # unload_synguard: rmmod it, retrying for a few seconds while it is busy.
@@ -559,3 +625,14 @@ check_dmesg_clean() {
 	fi
 	ksft_pass "$msg"
 }
+
+# With the installed module (kselftest), a test skips at once when there is
+# none, and when synguard is loaded already: the tests load it with their
+# own parameters and unload it, which must not happen to a module someone
+# else loaded (`modprobe -r synguard` first).
+if [ "$SYNGUARD_INSTALLED" = 1 ]; then
+	[ -n "$SYNGUARD_KO" ] ||
+		skip_test "synguard is not installed for $(uname -r) (modinfo synguard)"
+	! synguard_loaded ||
+		skip_test "synguard is loaded already: modprobe -r synguard first"
+fi
