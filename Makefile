@@ -5,6 +5,7 @@
 # `make deb`      .build/deb/synguard-dkms_<version>_all.deb (DKMS), lintian-checked
 # `make dkms-src` the DKMS source tree in $(DESTDIR)/usr/src/synguard-<version>
 # `make check`    every test: both Debian kernels, in QEMU guests
+# `make check-install`  the package and make-install tests (slow, not in check)
 # `make check-debug`  every test on a KASAN/lockdep/kmemleak 6.12 (not in check)
 # `make demo`     a SYN flood against a web server, with and without synguard
 # `make bench`    synguard next to kernel syncookies and SYNPROXY
@@ -19,7 +20,7 @@ VERSION := $(shell cat "$(CURDIR)/VERSION")
 DKMS_SRC := $(DESTDIR)/usr/src/synguard-$(VERSION)
 
 .PHONY: all modules modules-all install clean deps check check-debug unit selftests \
-	checkpatch tools demo bench bench-cost deb dkms-src
+	checkpatch tools demo bench bench-cost deb dkms-src check-install
 
 all: modules
 
@@ -70,6 +71,13 @@ selftests: modules-all tools deb
 
 check:
 	scripts/check.sh
+
+# The package and `make install` tests (opt-in: DKMS builds in the guests
+# take 5-12 minutes each under TCG), on both kernels.
+check-install: modules-all tools deb
+	scripts/fetch-kernel.sh --debs 6.1 >/dev/null
+	scripts/fetch-kernel.sh --debs 6.12 >/dev/null
+	selftests/run.sh --kernel $(KERNEL) package make_install
 
 # `make check-debug TESTS=fuzz FUZZ_SECONDS=60` runs a subset.
 check-debug:

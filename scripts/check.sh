@@ -61,11 +61,9 @@ step build-6.12 scripts/build-module.sh 6.12
 step sparse-6.12 sparse_clean
 step checkpatch scripts/checkpatch.sh
 step tools make -s -C selftests/tools
-# What selftests/package.sh installs in its guests: the package, and the
-# kernels' header packages next to it.
+# The package builds and is lintian clean (its install tests, slow under
+# TCG, are `make check-install`).
 step deb scripts/make-deb.sh
-step header-debs-6.1 scripts/fetch-kernel.sh --debs 6.1
-step header-debs-6.12 scripts/fetch-kernel.sh --debs 6.12
 suite unit make -s -C selftests/unit run
 suite selftests selftests/run.sh
 

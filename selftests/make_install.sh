@@ -21,6 +21,7 @@
 # It installs a module, so it runs only in a throwaway vm-run guest, never
 # on a real host: it is not in selftests/Makefile's TEST_PROGS.
 #
+# opt-in: a DKMS build in a TCG guest takes 5-12 minutes (make check-install)
 # timeout: 1800
 
 # shellcheck source=selftests/lib.sh

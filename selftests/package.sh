@@ -18,6 +18,7 @@
 # root is an overlay of the host's), never on a real host: it is not in
 # selftests/Makefile's TEST_PROGS.
 #
+# opt-in: a DKMS build in a TCG guest takes 5-12 minutes (make check-install)
 # timeout: 1200
 
 # shellcheck source=selftests/lib.sh

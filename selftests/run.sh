@@ -15,7 +15,10 @@
 # "# timeout: N + ${KNOB:-D}" when it runs for as long as the environment
 # variable KNOB says (D when unset; vm-run passes FUZZ_* knobs to the
 # guest); vm-run gets that plus boot_allowance for booting and powering off.
-# A line "# vcpus: N" boots its guest with N vCPUs instead of 2.
+# A line "# vcpus: N" boots its guest with N vCPUs instead of 2. A line
+# "# opt-in: WHY" keeps a test out of the default set (`make check`): it
+# runs only when named (the package tests: a DKMS build under TCG takes
+# 5-12 minutes; `make check-install` runs them).
 #
 # Output is TAP 13, numbered in the order results arrive; each result is
 # preceded by the test's output as "# " lines (on failure also the console
@@ -73,6 +76,7 @@ done
 if [ ${#tests[@]} -eq 0 ]; then
 	for f in "$top"/selftests/*.sh; do
 		case "${f##*/}" in lib.sh|run.sh) continue ;; esac
+		grep -q '^#[[:space:]]*opt-in:' "$f" && continue
 		[ -e "$f" ] && tests+=("$f")
 	done
 else
