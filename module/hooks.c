@@ -41,6 +41,11 @@ static bool port_selected(struct synguard_net *sn, __be16 port)
 }
 
 /* ACKs may carry our cookies for 2 * MSL after the last one was sent. */
+static bool cookies_live(const struct synguard_net *sn)
+{
+	return time_before(jiffies, READ_ONCE(sn->cookies_until));
+}
+
 static void cookies_sent(struct synguard_net *sn)
 {
 	unsigned long life = 2UL * READ_ONCE(sn->cfg.msl) * HZ;
@@ -76,8 +81,12 @@ static bool kernel_would_take(struct sk_buff *skb,
 	return !rcu_access_pointer(lsk->sk_filter);
 }
 
+/*
+ * @pkt: parsed up to its fixed TCP header; the options are read only for
+ * a SYN we are about to answer.
+ */
 static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
-			   const struct synguard_pkt *pkt,
+			   struct synguard_pkt *pkt,
 			   const struct nf_hook_state *state)
 {
 	const struct synguard_keyset *ks;
@@ -105,6 +114,7 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
+	synguard_pkt_parse_opts(skb, pkt);
 	/* We answer only what we understand; the client will retry. */
 	if (pkt->opts_bad) {
 		synguard_stat_inc(sn, SG_MALFORMED);
@@ -316,7 +326,7 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	enum synguard_owner owner;
 	struct sock *lsk;
 
-	if (!time_before(jiffies, READ_ONCE(sn->cookies_until)) ||
+	if (!cookies_live(sn) ||
 	    !synguard_pkt_to_local(state->net, pkt, state->in))
 		return NF_ACCEPT;
 	owner = synguard_pkt_owner(state->net, pkt, state->in);
@@ -345,6 +355,31 @@ static unsigned int on_bad(struct synguard_net *sn,
 	return NF_DROP;
 }
 
+/*
+ * Has PRE_ROUTING nothing to do with @skb in a namespace without flows?
+ * Then there is no segment to translate nor ICMP error quoting one; what
+ * is left is an ACK that may carry a cookie, while cookies are live, and a
+ * TCP header that lies about its length, counted unless mode is 0 (pure
+ * pass-through: the kernel drops it all the same). SYNs are answered in
+ * LOCAL_IN. Decided before any parsing, on a byte of the TCP header at
+ * most: a SYN flood's packets pass here at the least cost.
+ */
+static bool in_idle(const struct synguard_net *sn, const struct sk_buff *skb,
+		    u8 family)
+{
+	bool live = cookies_live(sn);
+	u8 flags;
+
+	if (!live && READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF)
+		return true;
+	flags = synguard_pkt_peek_flags(skb, family);
+	/* Not known to be a well-formed TCP segment: parse it. */
+	if (!flags)
+		return false;
+	return !live || (flags & (TCPHDR_SYN | TCPHDR_RST)) ||
+	       !(flags & TCPHDR_ACK);
+}
+
 static unsigned int hook_in(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
 {
@@ -360,6 +395,9 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	 */
 	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
 		return NF_ACCEPT;
+	nr_flows = atomic_read(&sn->nr_flows);
+	if (!nr_flows && in_idle(sn, skb, state->pf))
+		return NF_ACCEPT;
 	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
 		/* An ICMP error may quote a relayed segment: never dropped. */
@@ -370,8 +408,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	case SYNGUARD_PKT_TCP:
 		break;
 	}
-	nr_flows = atomic_read(&sn->nr_flows);
-	/* The flood's common case, with nothing to do here: spare the options. */
+	/* A SYN in_idle() could not peek at: spare the options. */
 	if (!nr_flows && pkt.th.syn && !pkt.th.ack)
 		return NF_ACCEPT;
 	synguard_pkt_parse_opts(skb, &pkt);
@@ -412,6 +449,9 @@ static bool nat_applied(const struct sk_buff *skb)
 #endif
 }
 
+/* A SYN is a segment with SYN set and none of these others. */
+#define SYN_FLAGS	(TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)
+
 /*
  * A SYN the firewall accepted. A flow's own SYNs (the hand-off SYN, a SYN
  * relayed on an open flow) were decided in PRE_ROUTING.
@@ -421,19 +461,34 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 {
 	struct synguard_net *sn = synguard_pernet(state->net);
 	struct synguard_pkt pkt;
+	int nr_flows;
+	u8 flags;
 
+	if (state->in->flags & IFF_LOOPBACK)
+		return NF_ACCEPT;
+	/* Every segment to a local socket comes here: most are no SYN. */
+	flags = synguard_pkt_peek_flags(skb, state->pf);
+	if (flags && (flags & SYN_FLAGS) != TCPHDR_SYN)
+		return NF_ACCEPT;
 	/*
 	 * A listener already assigned (TPROXY, bpf_sk_assign), or a
 	 * destination NAT rewrote (the client's ACK will come with the address
 	 * and port it knows, before NAT): the kernel's.
 	 */
-	if ((state->in->flags & IFF_LOOPBACK) || listener_assigned(skb) ||
-	    nat_applied(skb) ||
-	    synguard_pkt_parse(skb, state->pf, state->in, &pkt) !=
-	    SYNGUARD_PKT_TCP ||
-	    !pkt.th.syn || pkt.th.ack || pkt.th.rst || pkt.th.fin)
+	if (listener_assigned(skb) || nat_applied(skb))
 		return NF_ACCEPT;
-	if (atomic_read(&sn->nr_flows) && synguard_flow_find(sn, &pkt, true))
+	nr_flows = atomic_read(&sn->nr_flows);
+	/* Mode 0 and no flow the SYN could be of: on_syn()'s first exit. */
+	if (flags && !nr_flows &&
+	    READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	if (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt) !=
+	    SYNGUARD_PKT_TCP ||
+	    (tcp_flag_byte(&pkt.th) & SYN_FLAGS) != TCPHDR_SYN)
+		return NF_ACCEPT;
+	if (nr_flows && synguard_flow_find(sn, &pkt, true))
 		return NF_ACCEPT;
 	return on_syn(sn, skb, &pkt, state);
 }
