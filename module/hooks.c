@@ -380,24 +380,17 @@ static bool in_idle(const struct synguard_net *sn, const struct sk_buff *skb,
 	       !(flags & TCPHDR_ACK);
 }
 
-static unsigned int hook_in(void *priv, struct sk_buff *skb,
-			    const struct nf_hook_state *state)
+/*
+ * PRE_ROUTING past the quick exits. The parsed packet lives here, not in
+ * the hook: the kernel zeroes such locals on entry (INIT_STACK_ALL_ZERO),
+ * which would cost the packets that leave early too.
+ */
+static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
+			     const struct nf_hook_state *state, int nr_flows)
 {
-	struct synguard_net *sn = synguard_pernet(state->net);
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
-	int nr_flows;
 
-	/*
-	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
-	 * passes PRE_ROUTING again on the VRF device, where sockets bound to
-	 * the VRF are found; act once, there.
-	 */
-	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
-		return NF_ACCEPT;
-	nr_flows = atomic_read(&sn->nr_flows);
-	if (!nr_flows && in_idle(sn, skb, state->pf))
-		return NF_ACCEPT;
 	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
 		/* An ICMP error may quote a relayed segment: never dropped. */
@@ -432,6 +425,26 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	return on_ack(sn, skb, &pkt, state);
 }
 
+/* @priv: the namespace's synguard_net (synguard_hooks_register()). */
+static unsigned int hook_in(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = priv;
+	int nr_flows;
+
+	/*
+	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
+	 * passes PRE_ROUTING again on the VRF device, where sockets bound to
+	 * the VRF are found; act once, there.
+	 */
+	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
+		return NF_ACCEPT;
+	nr_flows = atomic_read(&sn->nr_flows);
+	if (!nr_flows && in_idle(sn, skb, state->pf))
+		return NF_ACCEPT;
+	return in_parse(sn, skb, state, nr_flows);
+}
+
 static bool listener_assigned(const struct sk_buff *skb)
 {
 	return skb->sk && skb->sk->sk_state == TCP_LISTEN;
@@ -452,6 +465,22 @@ static bool nat_applied(const struct sk_buff *skb)
 /* A SYN is a segment with SYN set and none of these others. */
 #define SYN_FLAGS	(TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)
 
+/* A SYN, or what the peek could not tell, of no listener assigned. */
+static unsigned int local_parse(struct synguard_net *sn, struct sk_buff *skb,
+				const struct nf_hook_state *state,
+				int nr_flows)
+{
+	struct synguard_pkt pkt;
+
+	if (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt) !=
+	    SYNGUARD_PKT_TCP ||
+	    (tcp_flag_byte(&pkt.th) & SYN_FLAGS) != TCPHDR_SYN)
+		return NF_ACCEPT;
+	if (nr_flows && synguard_flow_find(sn, &pkt, true))
+		return NF_ACCEPT;
+	return on_syn(sn, skb, &pkt, state);
+}
+
 /*
  * A SYN the firewall accepted. A flow's own SYNs (the hand-off SYN, a SYN
  * relayed on an open flow) were decided in PRE_ROUTING.
@@ -459,8 +488,7 @@ static bool nat_applied(const struct sk_buff *skb)
 static unsigned int hook_local(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
-	struct synguard_net *sn = synguard_pernet(state->net);
-	struct synguard_pkt pkt;
+	struct synguard_net *sn = priv;
 	int nr_flows;
 	u8 flags;
 
@@ -484,13 +512,7 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
-	if (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt) !=
-	    SYNGUARD_PKT_TCP ||
-	    (tcp_flag_byte(&pkt.th) & SYN_FLAGS) != TCPHDR_SYN)
-		return NF_ACCEPT;
-	if (nr_flows && synguard_flow_find(sn, &pkt, true))
-		return NF_ACCEPT;
-	return on_syn(sn, skb, &pkt, state);
+	return local_parse(sn, skb, state, nr_flows);
 }
 
 static unsigned int from_listener(struct synguard_net *sn,
@@ -514,16 +536,13 @@ static unsigned int from_listener(struct synguard_net *sn,
 	return NF_ACCEPT;
 }
 
-static unsigned int hook_out(void *priv, struct sk_buff *skb,
-			     const struct nf_hook_state *state)
+static unsigned int out_parse(struct synguard_net *sn, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
 {
-	struct synguard_net *sn = synguard_pernet(state->net);
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
 
-	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
-	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out) ||
-	    synguard_pkt_parse(skb, state->pf, state->out, &pkt) !=
+	if (synguard_pkt_parse(skb, state->pf, state->out, &pkt) !=
 	    SYNGUARD_PKT_TCP)
 		return NF_ACCEPT;
 	f = synguard_flow_find(sn, &pkt, false);
@@ -532,7 +551,18 @@ static unsigned int hook_out(void *priv, struct sk_buff *skb,
 	return from_listener(sn, f, skb, &pkt);
 }
 
-static const struct nf_hook_ops synguard_hook_ops[] = {
+static unsigned int hook_out(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = priv;
+
+	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
+	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out))
+		return NF_ACCEPT;
+	return out_parse(sn, skb, state);
+}
+
+static const struct nf_hook_ops hook_templates[] = {
 	{
 		.hook = hook_in,
 		.pf = NFPROTO_IPV4,
@@ -571,17 +601,28 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 	},
 };
 
-int synguard_hooks_register(struct net *net)
+/*
+ * Each namespace registers its own copy of the hooks, whose priv is its
+ * synguard_net: a hook finds its state without a net_generic() lookup, and
+ * the RCU read-side section that opens, per packet. The copies live in @sn,
+ * which outlives the unregistration.
+ */
+int synguard_hooks_register(struct synguard_net *sn)
 {
+	int i;
+
 	/* Whole packets only: after the defragmentation netns.c enables. */
 	BUILD_BUG_ON(HOOK_PRIO_IN - NF_IP_PRI_CONNTRACK_DEFRAG <= 0 ||
 		     HOOK_PRIO_IN - NF_IP6_PRI_CONNTRACK_DEFRAG <= 0);
-	return nf_register_net_hooks(net, synguard_hook_ops,
-				     ARRAY_SIZE(synguard_hook_ops));
+	BUILD_BUG_ON(ARRAY_SIZE(hook_templates) != SYNGUARD_NR_HOOKS);
+	for (i = 0; i < SYNGUARD_NR_HOOKS; i++) {
+		sn->hook_ops[i] = hook_templates[i];
+		sn->hook_ops[i].priv = sn;
+	}
+	return nf_register_net_hooks(sn->net, sn->hook_ops, SYNGUARD_NR_HOOKS);
 }
 
-void synguard_hooks_unregister(struct net *net)
+void synguard_hooks_unregister(struct synguard_net *sn)
 {
-	nf_unregister_net_hooks(net, synguard_hook_ops,
-				ARRAY_SIZE(synguard_hook_ops));
+	nf_unregister_net_hooks(sn->net, sn->hook_ops, SYNGUARD_NR_HOOKS);
 }
