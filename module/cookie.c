@@ -123,15 +123,27 @@ static u32 mss_index(bool ipv6, u16 mss)
  * SipHash over the whole tuple and @extra, the option bits. Compact cookies
  * put the family at bit 32 of @extra's word; timestamp cookies set bit 16,
  * which compact ones never do, so no MAC of one kind checks as the other.
+ *
+ * An IPv4 tuple is packed into three words (both addresses in the first),
+ * half the input of an IPv6 one, which needs six: every SYN pays for its
+ * MAC. SipHash hashes the input's length too, so the two layouts cannot
+ * collide whatever the words hold. An IPv4 tuple whose unused address words
+ * are not zero (none should be) takes the full layout: no bit of the tuple
+ * is left out of the MAC.
  */
 static u64 cookie_hash(const siphash_key_t *key,
 		       const struct synguard_tuple *t, u64 extra)
 {
+	u64 ports = (u64)t->sport << 48 | (u64)t->dport << 32 | t->isn;
 	u64 in[6];
 
+	if (!t->ipv6 && !(t->saddr[1] | t->saddr[2] | t->saddr[3] |
+			  t->daddr[1] | t->daddr[2] | t->daddr[3]))
+		return siphash_3u64((u64)t->saddr[0] << 32 | t->daddr[0],
+				    ports, extra, key);
 	memcpy(&in[0], t->saddr, sizeof(t->saddr));
 	memcpy(&in[2], t->daddr, sizeof(t->daddr));
-	in[4] = (u64)t->sport << 48 | (u64)t->dport << 32 | t->isn;
+	in[4] = ports;
 	in[5] = extra;
 	return siphash(in, sizeof(in), key);
 }

@@ -43,6 +43,11 @@ static bool port_selected(struct synguard_net *sn, __be16 port)
 }
 
 /* ACKs may carry our cookies for 2 * MSL after the last one was sent. */
+static bool cookies_live(const struct synguard_net *sn)
+{
+	return time_before(jiffies, READ_ONCE(sn->cookies_until));
+}
+
 static void cookies_sent(struct synguard_net *sn)
 {
 	unsigned long life = 2UL * READ_ONCE(sn->cfg.msl) * HZ;
@@ -58,9 +63,9 @@ static void cookies_sent(struct synguard_net *sn)
  * a fleet secret, whenever the mode is not off, as every host of the fleet
  * makes cookies that we accept.
  */
-static bool cookies_expected(struct synguard_net *sn)
+static bool cookies_expected(const struct synguard_net *sn)
 {
-	if (time_before(jiffies, READ_ONCE(sn->cookies_until)))
+	if (cookies_live(sn))
 		return true;
 	return rcu_dereference(sn->keyset)->fleet &&
 	       READ_ONCE(sn->cfg.mode) != SYNGUARD_MODE_OFF;
@@ -91,8 +96,12 @@ static bool kernel_would_take(struct sk_buff *skb,
 	return !rcu_access_pointer(lsk->sk_filter);
 }
 
+/*
+ * @pkt: parsed up to its fixed TCP header; the options are read only for
+ * a SYN we are about to answer.
+ */
 static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
-			   const struct synguard_pkt *pkt,
+			   struct synguard_pkt *pkt,
 			   const struct nf_hook_state *state)
 {
 	const struct synguard_keyset *ks;
@@ -120,6 +129,7 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
+	synguard_pkt_parse_opts(skb, pkt);
 	/* We answer only what we understand; the client will retry. */
 	if (pkt->opts_bad) {
 		synguard_stat_inc(sn, SG_MALFORMED);
@@ -400,21 +410,42 @@ static unsigned int on_bad(struct synguard_net *sn,
 	return NF_DROP;
 }
 
-static unsigned int hook_in(void *priv, struct sk_buff *skb,
-			    const struct nf_hook_state *state)
+/*
+ * Has PRE_ROUTING nothing to do with @skb in a namespace without flows?
+ * Then there is no segment to translate nor ICMP error quoting one; what
+ * is left is an ACK that may carry a cookie, while cookies are live, and a
+ * TCP header that lies about its length, counted unless mode is 0 (pure
+ * pass-through: the kernel drops it all the same). SYNs are answered in
+ * LOCAL_IN. Decided before any parsing, on a byte of the TCP header at
+ * most: a SYN flood's packets pass here at the least cost.
+ */
+static bool in_idle(const struct synguard_net *sn, const struct sk_buff *skb,
+		    u8 family)
 {
-	struct synguard_net *sn = synguard_pernet(state->net);
+	bool live = cookies_expected(sn);
+	u8 flags;
+
+	if (!live && READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF)
+		return true;
+	flags = synguard_pkt_peek_flags(skb, family);
+	/* Not known to be a well-formed TCP segment: parse it. */
+	if (!flags)
+		return false;
+	return !live || (flags & (TCPHDR_SYN | TCPHDR_RST)) ||
+	       !(flags & TCPHDR_ACK);
+}
+
+/*
+ * PRE_ROUTING past the quick exits. The parsed packet lives here, not in
+ * the hook: the kernel zeroes such locals on entry (INIT_STACK_ALL_ZERO),
+ * which would cost the packets that leave early too.
+ */
+static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
+			     const struct nf_hook_state *state, int nr_flows)
+{
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
-	int nr_flows;
 
-	/*
-	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
-	 * passes PRE_ROUTING again on the VRF device, where sockets bound to
-	 * the VRF are found; act once, there.
-	 */
-	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
-		return NF_ACCEPT;
 	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
 		/* An ICMP error may quote a relayed segment: never dropped. */
@@ -425,8 +456,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	case SYNGUARD_PKT_TCP:
 		break;
 	}
-	nr_flows = atomic_read(&sn->nr_flows);
-	/* The flood's common case, with nothing to do here: spare the options. */
+	/* A SYN in_idle() could not peek at: spare the options. */
 	if (!nr_flows && pkt.th.syn && !pkt.th.ack)
 		return NF_ACCEPT;
 	synguard_pkt_parse_opts(skb, &pkt);
@@ -450,6 +480,26 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	return on_ack(sn, skb, &pkt, state);
 }
 
+/* @priv: the namespace's synguard_net (synguard_hooks_register()). */
+static unsigned int hook_in(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = priv;
+	int nr_flows;
+
+	/*
+	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
+	 * passes PRE_ROUTING again on the VRF device, where sockets bound to
+	 * the VRF are found; act once, there.
+	 */
+	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
+		return NF_ACCEPT;
+	nr_flows = atomic_read(&sn->nr_flows);
+	if (!nr_flows && in_idle(sn, skb, state->pf))
+		return NF_ACCEPT;
+	return in_parse(sn, skb, state, nr_flows);
+}
+
 static bool listener_assigned(const struct sk_buff *skb)
 {
 	return skb->sk && skb->sk->sk_state == TCP_LISTEN;
@@ -467,6 +517,25 @@ static bool nat_applied(const struct sk_buff *skb)
 #endif
 }
 
+/* A SYN is a segment with SYN set and none of these others. */
+#define SYN_FLAGS	(TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)
+
+/* A SYN, or what the peek could not tell, of no listener assigned. */
+static unsigned int local_parse(struct synguard_net *sn, struct sk_buff *skb,
+				const struct nf_hook_state *state,
+				int nr_flows)
+{
+	struct synguard_pkt pkt;
+
+	if (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt) !=
+	    SYNGUARD_PKT_TCP ||
+	    (tcp_flag_byte(&pkt.th) & SYN_FLAGS) != TCPHDR_SYN)
+		return NF_ACCEPT;
+	if (nr_flows && synguard_flow_find(sn, &pkt, true))
+		return NF_ACCEPT;
+	return on_syn(sn, skb, &pkt, state);
+}
+
 /*
  * A SYN the firewall accepted. A flow's own SYNs (the hand-off SYN, a SYN
  * relayed on an open flow) were decided in PRE_ROUTING.
@@ -474,23 +543,31 @@ static bool nat_applied(const struct sk_buff *skb)
 static unsigned int hook_local(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
-	struct synguard_net *sn = synguard_pernet(state->net);
-	struct synguard_pkt pkt;
+	struct synguard_net *sn = priv;
+	int nr_flows;
+	u8 flags;
 
+	if (state->in->flags & IFF_LOOPBACK)
+		return NF_ACCEPT;
+	/* Every segment to a local socket comes here: most are no SYN. */
+	flags = synguard_pkt_peek_flags(skb, state->pf);
+	if (flags && (flags & SYN_FLAGS) != TCPHDR_SYN)
+		return NF_ACCEPT;
 	/*
 	 * A listener already assigned (TPROXY, bpf_sk_assign), or a
 	 * destination NAT rewrote (the client's ACK will come with the address
 	 * and port it knows, before NAT): the kernel's.
 	 */
-	if ((state->in->flags & IFF_LOOPBACK) || listener_assigned(skb) ||
-	    nat_applied(skb) ||
-	    synguard_pkt_parse(skb, state->pf, state->in, &pkt) !=
-	    SYNGUARD_PKT_TCP ||
-	    !pkt.th.syn || pkt.th.ack || pkt.th.rst || pkt.th.fin)
+	if (listener_assigned(skb) || nat_applied(skb))
 		return NF_ACCEPT;
-	if (atomic_read(&sn->nr_flows) && synguard_flow_find(sn, &pkt, true))
+	nr_flows = atomic_read(&sn->nr_flows);
+	/* Mode 0 and no flow the SYN could be of: on_syn()'s first exit. */
+	if (flags && !nr_flows &&
+	    READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
-	return on_syn(sn, skb, &pkt, state);
+	}
+	return local_parse(sn, skb, state, nr_flows);
 }
 
 static unsigned int from_listener(struct synguard_net *sn,
@@ -514,16 +591,13 @@ static unsigned int from_listener(struct synguard_net *sn,
 	return NF_ACCEPT;
 }
 
-static unsigned int hook_out(void *priv, struct sk_buff *skb,
-			     const struct nf_hook_state *state)
+static unsigned int out_parse(struct synguard_net *sn, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
 {
-	struct synguard_net *sn = synguard_pernet(state->net);
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
 
-	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
-	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out) ||
-	    synguard_pkt_parse(skb, state->pf, state->out, &pkt) !=
+	if (synguard_pkt_parse(skb, state->pf, state->out, &pkt) !=
 	    SYNGUARD_PKT_TCP)
 		return NF_ACCEPT;
 	f = synguard_flow_find(sn, &pkt, false);
@@ -532,7 +606,18 @@ static unsigned int hook_out(void *priv, struct sk_buff *skb,
 	return from_listener(sn, f, skb, &pkt);
 }
 
-static const struct nf_hook_ops synguard_hook_ops[] = {
+static unsigned int hook_out(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = priv;
+
+	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
+	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out))
+		return NF_ACCEPT;
+	return out_parse(sn, skb, state);
+}
+
+static const struct nf_hook_ops hook_templates[] = {
 	{
 		.hook = hook_in,
 		.pf = NFPROTO_IPV4,
@@ -571,17 +656,28 @@ static const struct nf_hook_ops synguard_hook_ops[] = {
 	},
 };
 
-int synguard_hooks_register(struct net *net)
+/*
+ * Each namespace registers its own copy of the hooks, whose priv is its
+ * synguard_net: a hook finds its state without a net_generic() lookup, and
+ * the RCU read-side section that opens, per packet. The copies live in @sn,
+ * which outlives the unregistration.
+ */
+int synguard_hooks_register(struct synguard_net *sn)
 {
+	int i;
+
 	/* Whole packets only: after the defragmentation netns.c enables. */
 	BUILD_BUG_ON(HOOK_PRIO_IN - NF_IP_PRI_CONNTRACK_DEFRAG <= 0 ||
 		     HOOK_PRIO_IN - NF_IP6_PRI_CONNTRACK_DEFRAG <= 0);
-	return nf_register_net_hooks(net, synguard_hook_ops,
-				     ARRAY_SIZE(synguard_hook_ops));
+	BUILD_BUG_ON(ARRAY_SIZE(hook_templates) != SYNGUARD_NR_HOOKS);
+	for (i = 0; i < SYNGUARD_NR_HOOKS; i++) {
+		sn->hook_ops[i] = hook_templates[i];
+		sn->hook_ops[i].priv = sn;
+	}
+	return nf_register_net_hooks(sn->net, sn->hook_ops, SYNGUARD_NR_HOOKS);
 }
 
-void synguard_hooks_unregister(struct net *net)
+void synguard_hooks_unregister(struct synguard_net *sn)
 {
-	nf_unregister_net_hooks(net, synguard_hook_ops,
-				ARRAY_SIZE(synguard_hook_ops));
+	nf_unregister_net_hooks(sn->net, sn->hook_ops, SYNGUARD_NR_HOOKS);
 }

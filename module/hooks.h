@@ -2,9 +2,9 @@
 #ifndef _SYNGUARD_HOOKS_H
 #define _SYNGUARD_HOOKS_H
 
-#include <net/net_namespace.h>
+#include "netns.h"
 
-int synguard_hooks_register(struct net *net);
-void synguard_hooks_unregister(struct net *net);
+int synguard_hooks_register(struct synguard_net *sn);
+void synguard_hooks_unregister(struct synguard_net *sn);
 
 #endif /* _SYNGUARD_HOOKS_H */

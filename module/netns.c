@@ -297,7 +297,7 @@ static int __net_init synguard_net_init(struct net *net)
 	err = defrag_enable(net);
 	if (err)
 		goto free_sysctl;
-	err = synguard_hooks_register(net);
+	err = synguard_hooks_register(sn);
 	if (err)
 		goto no_defrag;
 	synguard_keys_reschedule(sn);
@@ -322,7 +322,7 @@ static void __net_exit synguard_net_exit(struct net *net)
 {
 	struct synguard_net *sn = synguard_pernet(net);
 
-	synguard_hooks_unregister(net);
+	synguard_hooks_unregister(sn);
 	defrag_disable(net);
 	/* No sysctl write can re-arm the rotation past this point. */
 	synguard_sysctl_exit(sn);

@@ -2,6 +2,7 @@
 #ifndef _SYNGUARD_NETNS_H
 #define _SYNGUARD_NETNS_H
 
+#include <linux/netfilter.h>
 #include <linux/rhashtable.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
@@ -11,6 +12,8 @@
 
 #define SYNGUARD_PORTS	65536
 #define SYNGUARD_SRC_BUCKETS	1024
+/* PRE_ROUTING, LOCAL_IN and POST_ROUTING, for IPv4 and IPv6 (hooks.c). */
+#define SYNGUARD_NR_HOOKS	6
 
 enum synguard_mode {
 	SYNGUARD_MODE_OFF = 0,
@@ -103,6 +106,8 @@ struct synguard_net {
 	unsigned long cookies_until;
 	struct ctl_table *sysctl_table;
 	struct ctl_table_header *sysctl_hdr;
+	/* This namespace's hooks, their priv pointing here (hooks.c). */
+	struct nf_hook_ops hook_ops[SYNGUARD_NR_HOOKS];
 };
 
 extern unsigned int synguard_net_id;

@@ -97,6 +97,40 @@ enum synguard_pkt_kind synguard_pkt_parse_hdr(struct sk_buff *skb, u8 family,
 	return SYNGUARD_PKT_TCP;
 }
 
+/*
+ * The TCP flags of @skb, read before any other parsing so that a hook can
+ * pass the segments it has nothing to do with (a SYN in PRE_ROUTING, a
+ * relayed segment in LOCAL_IN) for the price of a header read. 0 when it
+ * cannot tell cheaply: not TCP, an IPv6 extension header, a fragment, a
+ * header that lies about its length (synguard_pkt_parse_hdr() says which),
+ * or a segment without flags; the caller then parses it in full. The IP
+ * layer validated the fixed IP header before any hook we use.
+ */
+u8 synguard_pkt_peek_flags(const struct sk_buff *skb, u8 family)
+{
+	unsigned int thoff = skb_network_offset(skb);
+	const u8 *w;
+	u8 buf[2];
+
+	if (family == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+			return 0;
+		thoff += ip_hdrlen(skb);
+	} else {
+		if (ipv6_hdr(skb)->nexthdr != IPPROTO_TCP)
+			return 0;
+		thoff += sizeof(struct ipv6hdr);
+	}
+	/* Data offset (high nibble) and flags: bytes 12 and 13. */
+	w = skb_header_pointer(skb, thoff + 12, sizeof(buf), buf);
+	if (!w || (w[0] >> 4) < sizeof(struct tcphdr) / 4 ||
+	    thoff + (w[0] >> 4) * 4 > skb->len)
+		return 0;
+	return w[1];
+}
+
 /* The options of a segment synguard_pkt_parse_hdr() found whole. */
 void synguard_pkt_parse_opts(struct sk_buff *skb, struct synguard_pkt *pkt)
 {

@@ -63,6 +63,7 @@ static inline u32 synguard_ts_now(void)
 enum synguard_pkt_kind synguard_pkt_parse_hdr(struct sk_buff *skb, u8 family,
 					      const struct net_device *dev,
 					      struct synguard_pkt *pkt);
+u8 synguard_pkt_peek_flags(const struct sk_buff *skb, u8 family);
 void synguard_pkt_parse_opts(struct sk_buff *skb, struct synguard_pkt *pkt);
 enum synguard_pkt_kind synguard_pkt_parse(struct sk_buff *skb, u8 family,
 					  const struct net_device *dev,

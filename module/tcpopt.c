@@ -80,6 +80,34 @@ static int parse_one(const u8 *opt, unsigned int off, unsigned int olen,
 }
 
 /*
+ * The options of a Linux SYN, which most clients send (and floods copy):
+ * MSS, SACK-permitted, timestamps, NOP, window scale, 20 bytes. When the
+ * fixed bytes of @opt are exactly these, the result is the walk's without
+ * the walk: one SYN at a time, that walk is most of what parsing costs.
+ */
+#define LINUX_SYN_LEN	20
+
+static bool parse_linux_syn(const u8 *opt, unsigned int len,
+			    struct synguard_tcpopt *out)
+{
+	if (len != LINUX_SYN_LEN ||
+	    opt[0] != OPT_MSS || opt[1] != OPTLEN_MSS ||
+	    opt[4] != OPT_SACK_PERM || opt[5] != OPTLEN_SACK_PERM ||
+	    opt[6] != OPT_TS || opt[7] != OPTLEN_TS ||
+	    opt[16] != OPT_NOP || opt[17] != OPT_WS || opt[18] != OPTLEN_WS)
+		return false;
+	out->mss = (u16)(opt[2] << 8 | opt[3]);
+	out->sack_ok = true;
+	out->ts = true;
+	out->ts_off = 6;
+	out->tsval = synguard_get_be32(opt + 8);
+	out->tsecr = synguard_get_be32(opt + 12);
+	out->wscale = opt[19] > SYNGUARD_WSCALE_MAX ? SYNGUARD_WSCALE_MAX :
+						      opt[19];
+	return true;
+}
+
+/*
  * Returns 0, or -EINVAL for a malformed option list; what was parsed before
  * the malformed option is still in @out.
  */
@@ -92,6 +120,8 @@ int synguard_tcpopt_parse(const u8 *opt, unsigned int len,
 	out->wscale = SYNGUARD_WSCALE_NONE;
 	if (len > SYNGUARD_TCPOPT_MAXLEN)
 		return -EINVAL;
+	if (parse_linux_syn(opt, len, out))
+		return 0;
 
 	while (off < len) {
 		if (opt[off] == OPT_EOL)

@@ -276,6 +276,14 @@ def main():
         out.extend(lines)
         w("```")
         w("")
+        own = run.text.get("perfown-" + cfg)
+        if own:
+            w("synguard's own functions, all of them:")
+            w("")
+            w("```")
+            out.extend(own)
+            w("```")
+            w("")
     if run.text.get("dmesg"):
         w("## Kernel warnings")
         w("")

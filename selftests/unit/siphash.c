@@ -78,3 +78,15 @@ u64 siphash(const void *data, size_t len, const siphash_key_t *key)
 		sipround(v);
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
+
+/* Three words as the 24 little-endian bytes the kernel's version hashes. */
+u64 siphash_3u64(u64 a, u64 b, u64 c, const siphash_key_t *key)
+{
+	u64 w[3] = { a, b, c };
+	u8 msg[sizeof(w)];
+	size_t i;
+
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = w[i / 8] >> (8 * (i % 8));
+	return siphash(msg, sizeof(msg), key);
+}

@@ -100,11 +100,23 @@ static void siphash_unaligned(void)
 	}
 }
 
+/*
+ * siphash_3u64() (IPv4 cookies) is the 24-byte message of its three words
+ * in little-endian order: the reference list's entry for length 24.
+ */
+static void siphash_three_words(void)
+{
+	EXPECT_EQ(siphash_3u64(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL,
+			       0x1716151413121110ULL, &ref_key),
+		  0xb8ad50c6f649af94ULL);
+}
+
 static const struct unit_test tests[] = {
 	UNIT_TEST(siphash_paper_example),
 	UNIT_TEST(siphash_reference_vectors),
 	UNIT_TEST(siphash_other_key),
 	UNIT_TEST(siphash_unaligned),
+	UNIT_TEST(siphash_three_words),
 };
 
 int main(void)

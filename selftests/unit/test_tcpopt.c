@@ -83,6 +83,34 @@ static void tcpopt_linux_syn(void)
 	EXPECT_EQ(o.sack_blocks, 0);
 }
 
+/*
+ * The Linux layout has a fast path in the parser: with random values in
+ * its variable bytes, and each of its 20 bytes in turn set to every value
+ * (so that near misses take the walk), every parse agrees with the model.
+ */
+static void tcpopt_linux_syn_near(void)
+{
+	static const u8 linux_syn[] = {
+		2, 4, 0x05, 0xb4, 4, 2, 8, 10, TSV, TSE, NOP, 3, 3, 7,
+	};
+	struct prng r = { 0x6c696e7578737ULL };
+	struct synguard_tcpopt o;
+	unsigned int at, v, i;
+	u8 opt[sizeof(linux_syn)];
+
+	for (at = 0; at < sizeof(opt); at++)
+		for (v = 0; v < 256; v++) {
+			memcpy(opt, linux_syn, sizeof(opt));
+			for (i = 2; i < 4; i++)
+				opt[i] = prng_u32(&r);
+			for (i = 8; i < 16; i++)
+				opt[i] = prng_u32(&r);
+			opt[19] = prng_u32(&r);
+			opt[at] = v;
+			parse(opt, sizeof(opt), &o);
+		}
+}
+
 /* Windows 10/11 SYN: MSS, NOP, WS, NOP, NOP, SACK_PERM. */
 static void tcpopt_windows_syn(void)
 {
@@ -534,6 +562,7 @@ static void tcpopt_build_roundtrip(void)
 
 static const struct unit_test tests[] = {
 	UNIT_TEST(tcpopt_linux_syn),
+	UNIT_TEST(tcpopt_linux_syn_near),
 	UNIT_TEST(tcpopt_windows_syn),
 	UNIT_TEST(tcpopt_data_ts),
 	UNIT_TEST(tcpopt_sack_blocks),
