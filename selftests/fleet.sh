@@ -271,7 +271,9 @@ handshake() {
 	ksft_info "$name: A's clock at the SYN $(clock "$2" "$at"), B's at the ACK $(clock "$3" "$(awk "BEGIN { printf \"%.3f\", $at + $5 }")") (epoch.phase; $(tr '\n' ' ' <<<"$out"))"
 	grep -q '^acked ' <<<"$out" || { ksft_fail "$name: no SYN+ACK"; return; }
 	busywait 5000 handoffs_ge 1
-	expect_delta "$srvb" handoff_ok -eq 1 "$name"
+	# At least one, not exactly one: the client's leftover segments of case
+	# b carry A's cookies, which B accepts too once it has A's secret.
+	expect_delta "$srvb" handoff_ok -ge 1 "$name"
 }
 # clock OFFSET T: epoch.phase of time T (date +%s.%N) plus OFFSET seconds.
 clock() { awk -v t="$2" -v o="$1" -v m=$MSL 'BEGIN { t += o; e = int(t / m); printf "%d.%.2f", e, t - e * m }'; }
