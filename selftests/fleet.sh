@@ -172,23 +172,7 @@ fi
 
 # fetch: one connection to the VIP through the router, 3 s to echo 1 KiB.
 fetch() {
-	ip netns exec "$client" "$PY" -c '
-import os, socket, sys
-try:
-    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
-    data = os.urandom(1024)
-    s.sendall(data)
-    got = b""
-    while len(got) < len(data):
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-    sys.exit(0 if got == data else 1)
-except OSError as e:
-    print(e)
-    sys.exit(1)
-' $VIP $PORT
+	ECHO_CLIENT_TIMEOUT=3 echo_client "$client" $VIP $PORT "$tmpd/fetch.out" "" 1024
 }
 
 # snap_both: sg_snap of B, and A's counters that a_delta NAME reads.

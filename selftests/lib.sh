@@ -396,8 +396,10 @@ while True:
 # With ECHO_CLIENT_START=FILE in the environment it connects only once FILE
 # exists, and makes FILE.ready when it is waiting (python takes seconds to
 # start on the debug kernel: a test can start it first, then act, then go).
+# ECHO_CLIENT_TIMEOUT: seconds for the connection and each read (default 30).
 echo_client() {
-	ip netns exec "$1" env ECHO_CLIENT_START="${ECHO_CLIENT_START:-}" python3 -c '
+	ip netns exec "$1" env ECHO_CLIENT_START="${ECHO_CLIENT_START:-}" \
+		ECHO_CLIENT_TIMEOUT="${ECHO_CLIENT_TIMEOUT:-30}" python3 -c '
 import os, socket, sys, time
 addr, port, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 start = os.environ.get("ECHO_CLIENT_START")
@@ -405,7 +407,8 @@ if start:
     open(start + ".ready", "w").close()
     while not os.path.exists(start):
         time.sleep(0.01)
-s = socket.create_connection((addr, port), timeout=30)
+s = socket.create_connection((addr, port),
+                             timeout=float(os.environ["ECHO_CLIENT_TIMEOUT"]))
 print(s.getsockname()[1], flush=True)
 def rt(n):
     data = os.urandom(n)
