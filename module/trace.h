@@ -54,9 +54,29 @@ static inline void synguard_tp_addr(u8 *out, u8 family,
 
 /*
  * Every event about one connection starts with the same fields: netns,
- * cport, lport (host order), client and local (sockaddrs, with the ports).
- * A segment from the client (SYN or ACK) fills them: saddr is the client's.
+ * cport, lport (host order), client and local (sockaddrs, with the ports),
+ * and its output with "netns=N client=A local=A". No two of these events
+ * have the same fields after those, so they cannot share an event class
+ * (DECLARE_EVENT_CLASS: one field list and format for all its events).
+ * Instead each one's TP_STRUCT__entry and TP_printk are written through
+ * the two macros below, which put the common part first; its
+ * TP_fast_assign begins with SG_TP_CONN_FROM_PKT or SG_TP_CONN_FROM_FLOW.
  */
+#define SG_TP_CONN_ENTRY(fields...)					\
+	TP_STRUCT__entry(						\
+		__field(u32, netns)					\
+		__field(u16, cport)					\
+		__field(u16, lport)					\
+		__array(u8, client, sizeof(struct sockaddr_in6))	\
+		__array(u8, local, sizeof(struct sockaddr_in6))	\
+		fields							\
+	)
+
+#define SG_TP_CONN_PRINTK(fmt, args...)					\
+	TP_printk("netns=%u client=%pISpc local=%pISpc" fmt,		\
+		  __entry->netns, __entry->client, __entry->local, ##args)
+
+/* A segment from the client (SYN or ACK) fills them: saddr is the client's. */
 #define SG_TP_CONN_FROM_PKT(net, pkt)					\
 	do {								\
 		__entry->netns = (net)->ns.inum;			\
@@ -68,7 +88,17 @@ static inline void synguard_tp_addr(u8 *out, u8 family,
 				 &(pkt)->daddr, (pkt)->th.dest);	\
 	} while (0)
 
-#define SG_TP_CONN_FMT		"netns=%u client=%pISpc local=%pISpc"
+/* So does a flow, from its key. */
+#define SG_TP_CONN_FROM_FLOW(f)						\
+	do {								\
+		__entry->netns = (f)->netns;				\
+		__entry->cport = ntohs((f)->key.cport);			\
+		__entry->lport = ntohs((f)->key.lport);			\
+		synguard_tp_addr(__entry->client, (f)->key.family,	\
+				 &(f)->key.caddr, (f)->key.cport);	\
+		synguard_tp_addr(__entry->local, (f)->key.family,	\
+				 &(f)->key.laddr, (f)->key.lport);	\
+	} while (0)
 
 TRACE_DEFINE_ENUM(SG_COOKIE_BAD_MAC);
 TRACE_DEFINE_ENUM(SG_COOKIE_EXPIRED);
@@ -89,20 +119,14 @@ TRACE_DEFINE_ENUM(SG_TRIGGER_QUEUE);
 TRACE_EVENT(synguard_cookie_sent,
 	TP_PROTO(const struct net *net, const struct synguard_pkt *syn),
 	TP_ARGS(net, syn),
-	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u16, cport)
-		__field(u16, lport)
-		__array(u8, client, sizeof(struct sockaddr_in6))
-		__array(u8, local, sizeof(struct sockaddr_in6))
+	SG_TP_CONN_ENTRY(
 		__field(u16, mss)
 	),
 	TP_fast_assign(
 		SG_TP_CONN_FROM_PKT(net, syn);
 		__entry->mss = syn->opts.mss;
 	),
-	TP_printk(SG_TP_CONN_FMT " mss=%u",
-		  __entry->netns, __entry->client, __entry->local, __entry->mss)
+	SG_TP_CONN_PRINTK(" mss=%u", __entry->mss)
 );
 
 /*
@@ -114,12 +138,7 @@ TRACE_EVENT(synguard_ack_reject,
 	TP_PROTO(const struct net *net, const struct synguard_pkt *ack,
 		 enum synguard_stat why, bool to_kernel),
 	TP_ARGS(net, ack, why, to_kernel),
-	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u16, cport)
-		__field(u16, lport)
-		__array(u8, client, sizeof(struct sockaddr_in6))
-		__array(u8, local, sizeof(struct sockaddr_in6))
+	SG_TP_CONN_ENTRY(
 		__field(u32, cookie)
 		__field(int, reason)
 		__field(bool, kernel)
@@ -130,14 +149,13 @@ TRACE_EVENT(synguard_ack_reject,
 		__entry->reason = why;
 		__entry->kernel = to_kernel;
 	),
-	TP_printk(SG_TP_CONN_FMT " cookie=%08x reason=%s kernel=%d",
-		  __entry->netns, __entry->client, __entry->local,
-		  __entry->cookie,
-		  __print_symbolic(__entry->reason,
-				   { SG_COOKIE_BAD_MAC, "bad_mac" },
-				   { SG_COOKIE_EXPIRED, "expired" },
-				   { SG_MALFORMED, "malformed" }),
-		  __entry->kernel)
+	SG_TP_CONN_PRINTK(" cookie=%08x reason=%s kernel=%d",
+			  __entry->cookie,
+			  __print_symbolic(__entry->reason,
+					   { SG_COOKIE_BAD_MAC, "bad_mac" },
+					   { SG_COOKIE_EXPIRED, "expired" },
+					   { SG_MALFORMED, "malformed" }),
+			  __entry->kernel)
 );
 
 /* The listener took the connection: the options the cookie gave it. */
@@ -145,12 +163,7 @@ TRACE_EVENT(synguard_handoff_ok,
 	TP_PROTO(const struct net *net, const struct synguard_pkt *ack,
 		 const struct synguard_synopts *co),
 	TP_ARGS(net, ack, co),
-	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u16, cport)
-		__field(u16, lport)
-		__array(u8, client, sizeof(struct sockaddr_in6))
-		__array(u8, local, sizeof(struct sockaddr_in6))
+	SG_TP_CONN_ENTRY(
 		__field(u16, mss)
 		__field(s8, wscale)
 		__field(bool, sack)
@@ -165,10 +178,9 @@ TRACE_EVENT(synguard_handoff_ok,
 		__entry->sack = co->sack;
 		__entry->ts = ack->opts.ts;
 	),
-	TP_printk(SG_TP_CONN_FMT " mss=%u wscale=%d sack=%d ts=%d",
-		  __entry->netns, __entry->client, __entry->local,
-		  __entry->mss, __entry->wscale,
-		  __entry->sack, __entry->ts)
+	SG_TP_CONN_PRINTK(" mss=%u wscale=%d sack=%d ts=%d",
+			  __entry->mss, __entry->wscale,
+			  __entry->sack, __entry->ts)
 );
 
 /*
@@ -179,27 +191,21 @@ TRACE_EVENT(synguard_handoff_fail,
 	TP_PROTO(const struct net *net, const struct synguard_pkt *ack,
 		 int err),
 	TP_ARGS(net, ack, err),
-	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u16, cport)
-		__field(u16, lport)
-		__array(u8, client, sizeof(struct sockaddr_in6))
-		__array(u8, local, sizeof(struct sockaddr_in6))
+	SG_TP_CONN_ENTRY(
 		__field(int, reason)
 	),
 	TP_fast_assign(
 		SG_TP_CONN_FROM_PKT(net, ack);
 		__entry->reason = -err;
 	),
-	TP_printk(SG_TP_CONN_FMT " reason=%s",
-		  __entry->netns, __entry->client, __entry->local,
-		  __print_symbolic(__entry->reason,
-				   { ENOSPC, "flows_full" },
-				   { EDQUOT, "flows_quota" },
-				   { ENOMEM, "no_memory" },
-				   { EEXIST, "duplicate" },
-				   { ENETUNREACH, "no_route" },
-				   { ECONNREFUSED, "no_synack" }))
+	SG_TP_CONN_PRINTK(" reason=%s",
+			  __print_symbolic(__entry->reason,
+					   { ENOSPC, "flows_full" },
+					   { EDQUOT, "flows_quota" },
+					   { ENOMEM, "no_memory" },
+					   { EEXIST, "duplicate" },
+					   { ENETUNREACH, "no_route" },
+					   { ECONNREFUSED, "no_synack" }))
 );
 
 /*
@@ -209,37 +215,25 @@ TRACE_EVENT(synguard_handoff_fail,
 TRACE_EVENT(synguard_flow_state,
 	TP_PROTO(const struct synguard_flow *f, bool freed),
 	TP_ARGS(f, freed),
-	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u16, cport)
-		__field(u16, lport)
-		__array(u8, client, sizeof(struct sockaddr_in6))
-		__array(u8, local, sizeof(struct sockaddr_in6))
+	SG_TP_CONN_ENTRY(
 		__field(int, state)
 		__field(u32, age_ms)
 	),
 	TP_fast_assign(
-		__entry->netns = f->netns;
-		__entry->cport = ntohs(f->key.cport);
-		__entry->lport = ntohs(f->key.lport);
-		synguard_tp_addr(__entry->client, f->key.family,
-				 &f->key.caddr, f->key.cport);
-		synguard_tp_addr(__entry->local, f->key.family,
-				 &f->key.laddr, f->key.lport);
+		SG_TP_CONN_FROM_FLOW(f);
 		__entry->state = freed ? SG_PHASE_FREED : synguard_flow_phase(f);
 		__entry->age_ms = jiffies_to_msecs(jiffies - f->created);
 	),
-	TP_printk(SG_TP_CONN_FMT " state=%s age_ms=%u",
-		  __entry->netns, __entry->client, __entry->local,
-		  __print_symbolic(__entry->state,
-				   { SG_PHASE_HANDOFF, "handoff" },
-				   { SG_PHASE_ESTABLISHED, "established" },
-				   { SG_PHASE_FIN_CLIENT, "fin_client" },
-				   { SG_PHASE_FIN_LISTENER, "fin_listener" },
-				   { SG_PHASE_CLOSING, "closing" },
-				   { SG_PHASE_TIME_WAIT, "time_wait" },
-				   { SG_PHASE_FREED, "freed" }),
-		  __entry->age_ms)
+	SG_TP_CONN_PRINTK(" state=%s age_ms=%u",
+			  __print_symbolic(__entry->state,
+					   { SG_PHASE_HANDOFF, "handoff" },
+					   { SG_PHASE_ESTABLISHED, "established" },
+					   { SG_PHASE_FIN_CLIENT, "fin_client" },
+					   { SG_PHASE_FIN_LISTENER, "fin_listener" },
+					   { SG_PHASE_CLOSING, "closing" },
+					   { SG_PHASE_TIME_WAIT, "time_wait" },
+					   { SG_PHASE_FREED, "freed" }),
+			  __entry->age_ms)
 );
 
 /*
