@@ -46,13 +46,7 @@ setup_ns client server || exit
 veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || skip_test "cannot make a veth pair"
 cli_dev=$VETH1
 
-# (ksft_check returns 0 even when it fails: test the load itself.)
-if load_synguard mode=2; then
-	ksft_pass "insmod synguard mode=2"
-else
-	ksft_fail "insmod synguard mode=2"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit mode=2
 dmesg_mark
 
 tmpd=$(mktemp -d)

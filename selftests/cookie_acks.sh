@@ -100,13 +100,7 @@ setup_ns client server || exit
 veth_pair "$client" "$server" "$CLI/24" "$SRV/24" || skip_test "cannot make a veth pair"
 cli_dev=$VETH1
 
-# (ksft_check returns 0 even when it fails: test the load itself.)
-if load_synguard mode=2 msl=$MSL; then
-	ksft_pass "insmod synguard mode=2 msl=$MSL"
-else
-	ksft_fail "insmod synguard mode=2 msl=$MSL"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit mode=2 msl=$MSL
 dmesg_mark
 
 tmpd=$(mktemp -d)

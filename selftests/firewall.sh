@@ -165,12 +165,7 @@ if ! stat_sum "$server" /proc/net/stat/nf_conntrack invalid >/dev/null; then
 	skip_test "no /proc/net/stat/nf_conntrack invalid column"
 fi
 
-if load_synguard mode=2; then
-	ksft_pass "insmod synguard mode=2"
-else
-	ksft_fail "insmod synguard mode=2"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit mode=2
 dmesg_mark
 
 tmpd=$(mktemp -d)

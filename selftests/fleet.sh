@@ -82,12 +82,7 @@ for dev in $(ip netns exec "$router" ls /sys/class/net); do
 	ip netns exec "$router" sysctl -qw "net.ipv4.conf.$dev.rp_filter=0"
 done
 
-if load_synguard mode=2 msl=$MSL; then
-	ksft_pass "insmod synguard mode=2 msl=$MSL"
-else
-	ksft_fail "insmod synguard mode=2 msl=$MSL"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit mode=2 msl=$MSL
 dmesg_mark
 tmpd=$(mktemp -d)
 for ns in "$srva" "$srvb"; do

@@ -482,6 +482,18 @@ load_synguard() {
 	SYNGUARD_LOADED_HERE=1
 }
 
+# load_synguard_or_exit [param=val ...]: load_synguard as a check of its
+# own, "PASS: insmod synguard PARAMS"; or "FAIL: ..." and exit 1, also when
+# there is no module for this kernel (a test that cannot go on without it).
+load_synguard_or_exit() {
+	if load_synguard "$@"; then
+		ksft_pass "insmod synguard $*"
+	else
+		ksft_fail "insmod synguard $*"
+		exit "$ksft_fail"
+	fi
+}
+
 # protected_roundtrip [PORT]: with synguard loaded, make a client and a
 # server namespace, mode=2 in the server's, an echo server on PORT (8080):
 # one connection echoes 64 KiB intact, with a cookie sent and a hand-off

@@ -127,12 +127,7 @@ diag() {
 setup_ns client server || exit
 veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || skip_test "cannot make a veth pair"
 
-if load_synguard mode=0 msl=$MSL; then
-	ksft_pass "insmod synguard mode=0 msl=$MSL"
-else
-	ksft_fail "insmod synguard mode=0 msl=$MSL"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit mode=0 msl=$MSL
 dmesg_mark
 
 tmpd=$(mktemp -d)
