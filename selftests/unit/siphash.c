@@ -79,14 +79,27 @@ u64 siphash(const void *data, size_t len, const siphash_key_t *key)
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-/* Three words as the 24 little-endian bytes the kernel's version hashes. */
-u64 siphash_3u64(u64 a, u64 b, u64 c, const siphash_key_t *key)
+/* @n words as the 8 * @n little-endian bytes the kernel's versions hash. */
+static u64 siphash_words(const u64 *w, size_t n, const siphash_key_t *key)
 {
-	u64 w[3] = { a, b, c };
-	u8 msg[sizeof(w)];
+	u8 msg[4 * sizeof(u64)];
 	size_t i;
 
-	for (i = 0; i < sizeof(msg); i++)
+	for (i = 0; i < n * sizeof(u64); i++)
 		msg[i] = w[i / 8] >> (8 * (i % 8));
-	return siphash(msg, sizeof(msg), key);
+	return siphash(msg, n * sizeof(u64), key);
+}
+
+u64 siphash_3u64(u64 a, u64 b, u64 c, const siphash_key_t *key)
+{
+	u64 w[] = { a, b, c };
+
+	return siphash_words(w, 3, key);
+}
+
+u64 siphash_4u64(u64 a, u64 b, u64 c, u64 d, const siphash_key_t *key)
+{
+	u64 w[] = { a, b, c, d };
+
+	return siphash_words(w, 4, key);
 }
