@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Fleet secrets (net.synguard.secret): two servers, A and B, with the same
-# address (VIP) and a listener each, behind a router that sends a client's
-# SYNs to A and everything else to B (nft marks SYNs, an ip rule routes
-# the mark through its own table). mode=2 everywhere, msl=8, so the skew
-# allowance is min(5, msl / 4) = 2 s.
+# addresses (VIP, VIP6) and a listener each, behind a router that sends a
+# client's SYNs to A and everything else to B (nft marks SYNs, an ip rule
+# routes the mark through its own table; IPv4 and IPv6 alike). mode=2
+# everywhere, msl=8, so the skew allowance is min(5, msl / 4) = 2 s.
 #
 #  s. The sysctl: reads "unset"; refuses junk, 31 and 33 hex digits, "set"
 #     with EINVAL and stays unset; takes 32 hex digits and reads "set",
@@ -15,10 +15,11 @@
 #     not write fleet_clock_offset either.
 #  a. No secret: a client's connection to the VIP fails (B never made the
 #     cookie and leaves the ACK to its kernel), nothing is handed off.
-#  b. Different secrets: it fails, B drops the ACK as cookie_bad_mac.
-#  c. The same secret: it succeeds, 64 KiB echo intact; A sent the cookie
-#     and handed nothing off, B validated it and handed off, and B's
-#     listener holds the connection.
+#  b. Different secrets: it fails, B drops the ACK as cookie_bad_mac; the
+#     same to VIP6 (b6).
+#  c. The same secret: it succeeds, the echo intact; A sent the cookie and
+#     handed nothing off, B validated it, handed off and sent no cookie;
+#     the same to VIP6 (c6).
 #  d. Raw handshakes (selftests/tools/rawtcp.py), same secret:
 #     an epoch change between SYN (A) and ACK (B); A's clock 2 s ahead of
 #     B's, the SYN in A's first second of an epoch that B has not reached
@@ -38,6 +39,7 @@ SYS=/proc/sys/net/synguard
 PY=/usr/bin/python3
 PORT=8080
 VIP=10.9.9.9
+VIP6=fd00:9::9
 CLI=10.0.1.1
 RTR=10.0.1.254
 SPOOF=10.0.1.100
@@ -60,17 +62,23 @@ setup_ns client router srva srvb || exit
 		raw_peer "$client" "$router" $SPOOF &&
 		veth_pair "$router" "$srva" 10.0.2.254/24 10.0.2.1/24 &&
 		ip -n "$srva" addr add $VIP/32 dev "$VETH2" &&
+		ip -n "$srva" addr add $VIP6/128 dev "$VETH2" nodad &&
 		veth_pair "$router" "$srvb" 10.0.3.254/24 10.0.3.1/24 &&
-		ip -n "$srvb" addr add $VIP/32 dev "$VETH2"
+		ip -n "$srvb" addr add $VIP/32 dev "$VETH2" &&
+		ip -n "$srvb" addr add $VIP6/128 dev "$VETH2" nodad
 } || skip_test "cannot build the topology"
 {
 	ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 &&
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv6.conf.all.forwarding=1 &&
 		ip -n "$router" route add $VIP via 10.0.3.1 &&
 		ip -n "$router" route add $VIP via 10.0.2.1 table 100 &&
 		ip -n "$router" rule add fwmark 1 lookup 100 &&
+		ip -n "$router" -6 route add $VIP6 via fd00:10:0:3::1 &&
+		ip -n "$router" -6 route add $VIP6 via fd00:10:0:2::1 table 100 &&
+		ip -n "$router" -6 rule add fwmark 1 lookup 100 &&
 		ip netns exec "$router" nft -f - <<EOF2
-table ip fleet {
+table inet fleet {
 	chain pre {
 		type filter hook prerouting priority mangle;
 		tcp flags & (syn | ack) == syn meta mark set 1
@@ -86,7 +94,7 @@ load_synguard_or_exit mode=2 msl=$MSL
 dmesg_mark
 tmpd=$(mktemp -d)
 for ns in "$srva" "$srvb"; do
-	echo_server_start "$ns" 0.0.0.0 $PORT ||
+	{ echo_server_start "$ns" 0.0.0.0 $PORT && echo_server_start "$ns" $VIP6 $PORT; } ||
 		{ ksft_fail "listener on $PORT"; exit "$ksft_fail"; }
 done
 
@@ -165,9 +173,10 @@ fi
 
 # ------------------------------------------------- a-c: a real client
 
-# fetch: one connection to the VIP through the router, 3 s to echo 1 KiB.
+# fetch [ADDR]: one connection to ADDR (the VIP) through the router, 3 s
+# to echo 1 KiB.
 fetch() {
-	ECHO_CLIENT_TIMEOUT=3 echo_client "$client" $VIP $PORT "$tmpd/fetch.out" "" 1024
+	ECHO_CLIENT_TIMEOUT=3 echo_client "$client" "${1:-$VIP}" $PORT "$tmpd/fetch.out" "" 1024
 }
 
 # snap_both: sg_snap of B, and A's counters that a_delta NAME reads.
@@ -187,23 +196,36 @@ ksft_check $? "a: no secrets: the connection fails"
 [ "$(a_delta cookie_sent)" -ge 1 ] && [ "$(sg_delta "$srvb" handoff_ok)" = 0 ]
 ksft_check $? "a: A sent the cookie ($(a_delta cookie_sent)), B handed off nothing"
 
-sysw "$srva" "$S1" >/dev/null && sysw "$srvb" "$S2" >/dev/null
-snap_both
-! fetch
-ksft_check $? "b: different secrets: the connection fails"
-expect_delta "$srvb" cookie_bad_mac -ge 1 "b: B rejects the ACK"
-expect_delta "$srvb" handoff_ok -eq 0 "b: B hands off nothing"
+# different TAG ADDR: A and B have different secrets; a connection to ADDR
+# fails, B drops the ACK as a bad MAC.
+different() {
+	snap_both
+	! fetch "$2"
+	ksft_check $? "$1: different secrets: the connection fails"
+	expect_delta "$srvb" cookie_bad_mac -ge 1 "$1: B rejects the ACK"
+	expect_delta "$srvb" handoff_ok -eq 0 "$1: B hands off nothing"
+}
 
+# same TAG ADDR: A and B have the same secret; a connection to ADDR works,
+# with A's cookie validated and handed off by B.
+same() {
+	snap_both
+	fetch "$2"
+	ksft_check $? "$1: the same secret: the connection succeeds, the echo is intact"
+	[ "$(a_delta cookie_sent)" -ge 1 ] && [ "$(a_delta handoff_ok)" = 0 ] &&
+		[ "$(a_delta cookie_valid)" = 0 ]
+	ksft_check $? "$1: A sent the cookie ($(a_delta cookie_sent)) and handed nothing off ($(a_delta handoff_ok))"
+	expect_delta "$srvb" cookie_valid -ge 1 "$1: B validated A's cookie"
+	expect_delta "$srvb" handoff_ok -ge 1 "$1: B handed it off to its listener"
+	expect_delta "$srvb" cookie_sent -eq 0 "$1: B sent no cookie"
+}
+
+sysw "$srva" "$S1" >/dev/null && sysw "$srvb" "$S2" >/dev/null
+different b $VIP
+different b6 $VIP6
 sysw "$srvb" "$S1" >/dev/null
-snap_both
-fetch
-ksft_check $? "c: the same secret: the connection succeeds, the echo is intact"
-[ "$(a_delta cookie_sent)" -ge 1 ] && [ "$(a_delta handoff_ok)" = 0 ] &&
-	[ "$(a_delta cookie_valid)" = 0 ]
-ksft_check $? "c: A sent the cookie ($(a_delta cookie_sent)) and handed nothing off ($(a_delta handoff_ok))"
-expect_delta "$srvb" cookie_valid -ge 1 "c: B validated A's cookie"
-expect_delta "$srvb" handoff_ok -ge 1 "c: B handed it off to its listener"
-expect_delta "$srvb" cookie_sent -eq 0 "c: B sent no cookie"
+same c $VIP
+same c6 $VIP6
 
 # ------------------------------------------------- d: raw, timed handshakes
 
