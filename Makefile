@@ -5,7 +5,8 @@
 # `make deb`      .build/deb/synguard-dkms_<version>_all.deb (DKMS), lintian-checked
 # `make dkms-src` the DKMS source tree in $(DESTDIR)/usr/src/synguard-<version>
 # `make check`    every test: both Debian kernels, in QEMU guests
-# `make check-install`  the package and make-install tests (slow, not in check)
+# `make check-install`  the install tests (package, make_install, dkms_by_hand)
+#                 on both kernels (make check runs each on one)
 # `make check-debug`  every test on a KASAN/lockdep/kmemleak 6.12 (not in check)
 # `make demo`     a SYN flood against a web server, with and without synguard
 # `make bench`    synguard next to kernel syncookies and SYNPROXY
@@ -77,7 +78,7 @@ check:
 check-install: modules-all tools deb
 	scripts/fetch-kernel.sh --debs 6.1 >/dev/null
 	scripts/fetch-kernel.sh --debs 6.12 >/dev/null
-	selftests/run.sh --kernel $(KERNEL) package make_install
+	selftests/run.sh --kernel $(KERNEL) package make_install dkms_by_hand
 
 # `make check-debug TESTS=fuzz FUZZ_SECONDS=60` runs a subset.
 check-debug:
