@@ -54,10 +54,6 @@ sparse_clean() {
 	! echo "$out" | grep -qE 'warning:|error:'
 }
 
-fetch_debs() {
-	scripts/fetch-kernel.sh --debs 6.1 && scripts/fetch-kernel.sh --debs 6.12
-}
-
 scripts/install-deps.sh || { echo "check: 0 passed, 1 failed"; exit 1; }
 
 step build-6.1 scripts/build-module.sh 6.1
@@ -65,10 +61,9 @@ step build-6.12 scripts/build-module.sh 6.12
 step sparse-6.12 sparse_clean
 step checkpatch scripts/checkpatch.sh
 step tools make -s -C selftests/tools
-# The package builds and is lintian clean; the install tests (package on
-# 6.12, make_install on 6.1) install it and the kernels' header packages.
+# The package builds and is lintian clean (the install tests, `make
+# check-install`, install it in guests: a module build takes minutes there).
 step deb scripts/make-deb.sh
-step header-debs fetch_debs
 suite unit make -s -C selftests/unit run
 suite selftests selftests/run.sh
 

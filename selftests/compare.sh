@@ -45,12 +45,35 @@ in_s python3 "$SCRIPT" server :: $PORT "$tmpd/srv.json" 2>"$tmpd/srv.err" &
 bg_track $!
 wait_port_listen "$server" $PORT || { ksft_fail "server listens"; exit 1; }
 
+# The clients: one python process for the whole test, fed a line per
+# connection ("ID ADDR SCENARIO", answered "ID RC"). Its sockets take the
+# client namespace's TCP settings of the moment (variant()).
+mkfifo "$tmpd/cli.in" "$tmpd/cli.out"
+in_c python3 "$SCRIPT" clients $PORT <"$tmpd/cli.in" >"$tmpd/cli.out" 2>"$tmpd/cli.err" &
+bg_track $!
+exec {cli_in}<>"$tmpd/cli.in" {cli_out}<>"$tmpd/cli.out"
+echo 0 >"$tmpd/cli.id"
+
+# client ADDR SCENARIO: one connection's verdict, 0 if right (124: no
+# answer within 60 s, as the old one-process-per-connection timeout).
+client() {
+	local id rc want
+	# (a file: one() runs in $(...), whose variables die with it)
+	want=$(($(cat "$tmpd/cli.id") + 1))
+	echo "$want" >"$tmpd/cli.id"
+	echo "$want $1 $2" >&"$cli_in"
+	while read -r -t 60 id rc <&"$cli_out"; do
+		[ "$id" = "$want" ] && return "$rc"
+	done
+	return 124
+}
+
 # one MODE ADDR SCENARIO: the client's verdict and the server's record.
 one() {
 	local n rc
 	in_s sysctl -qw net.synguard.mode="$1"
 	n=$(wc -l <"$tmpd/srv.json")
-	in_c timeout 60 python3 "$SCRIPT" client "$2" $PORT "$3"
+	client "$2" "$3"
 	rc=$?
 	slowwait 20 eval '[ "$(wc -l <"$tmpd/srv.json")" -gt "$n" ]' || return 1
 	echo "client=$rc $(tail -n1 "$tmpd/srv.json")"

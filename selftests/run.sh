@@ -17,10 +17,9 @@
 # guest); vm-run gets that plus boot_allowance for booting and powering off.
 # A line "# vcpus: N" boots its guest with N vCPUs instead of 2. A line
 # "# opt-in: WHY" keeps a test out of the default set (`make check`): it
-# runs only when named (`make check-install` runs such install tests). A
-# line "# kernels: K..." keeps a test to those kernels in the default set
-# (the install tests, whose module builds take minutes under TCG, share
-# the kernels out so that `make check` stays under 30 minutes); named, a
+# runs only when named (`make check-install` runs the install tests: a
+# module build takes minutes under TCG). A line "# kernels: K..." keeps a
+# test to those kernels in the default set (flood_smp: 6.12); named, a
 # test runs on every kernel asked for.
 #
 # Output is TAP 13, numbered in the order results arrive; each result is

@@ -11,6 +11,11 @@
   tcp_script.py client ADDR PORT SCENARIO
       Play SCENARIO's client side; exit 0 if what came back is right.
 
+  tcp_script.py clients PORT
+      The same for each line "ID ADDR SCENARIO" read from stdin, answering
+      "ID 0" (right) or "ID 1" on stdout: one python start for a whole
+      test (each costs a second under TCG).
+
 Scenarios: plain, urgent, zero_window, reset, shutdown, bulk (a large
 transfer, for loss and SACK recovery when the test drops segments).
 """
@@ -172,9 +177,24 @@ def client(addr, port, sc):
     return ok
 
 
+def clients(port):
+    for line in sys.stdin:
+        words = line.split()
+        if len(words) != 3:
+            continue
+        try:
+            ok = client(words[1], port, words[2])
+        except (OSError, ValueError) as e:
+            print("%s: %s" % (line.strip(), e), file=sys.stderr, flush=True)
+            ok = False
+        print(words[0], 0 if ok else 1, flush=True)
+
+
 def main():
     if sys.argv[1] == "server":
         server(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "clients":
+        clients(int(sys.argv[2]))
     else:
         sys.exit(0 if client(sys.argv[2], int(sys.argv[3]), sys.argv[4])
                  else 1)
