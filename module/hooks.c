@@ -10,6 +10,8 @@
  * closed to it, and SYNs it drops do not count toward the SYN rate.
  * POST_ROUTING, after conntrack has seen the listener's packets: the
  * listener's SYN+ACK is captured, the rest translated into the cookie space.
+ * FORWARD, in gateway mode, last: SYNs to protected servers behind us are
+ * answered with cookies, ACKs without a valid one dropped.
  *
  * Hooks run in softirq context with the RCU read lock held by the netfilter
  * core; that lock protects the per-netns keys, port set and flows.
@@ -24,6 +26,7 @@
 #include <net/xfrm.h>
 #include "engage.h"
 #include "flow.h"
+#include "gateway.h"
 #include "hooks.h"
 #include "icmp.h"
 #include "packet.h"
@@ -34,6 +37,8 @@
 #define HOOK_PRIO_OUT	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
 /* Last before conntrack confirms: a SYN we answer leaves no conntrack entry. */
 #define HOOK_PRIO_LOCAL	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+/* Last in FORWARD: after every filter chain (see hook_fwd()). */
+#define HOOK_PRIO_FWD	(NF_IP_PRI_LAST - 1)
 
 static bool port_selected(struct synguard_net *sn, __be16 port)
 {
@@ -97,35 +102,24 @@ static bool kernel_would_take(struct sk_buff *skb,
 }
 
 /*
- * @pkt: parsed up to its fixed TCP header; the options are read only for
- * a SYN we are about to answer.
+ * A SYN to a selected port of a listener (@lsk, local), or of a server
+ * behind us (@lsk NULL), that passed its path's checks. Answer it with a
+ * cookie while engaged, if it is one we may answer: options we understand,
+ * a good checksum, no signature, and for a local listener one the local
+ * kernel would answer with a new connection's SYN+ACK (a forwarded SYN's
+ * server judges the client's ACK in turn).
  */
-static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
-			   struct synguard_pkt *pkt,
-			   const struct nf_hook_state *state)
+static unsigned int answer_syn(struct synguard_net *sn, struct sk_buff *skb,
+			       struct synguard_pkt *pkt,
+			       const struct nf_hook_state *state,
+			       const struct sock *lsk)
 {
 	const struct synguard_keyset *ks;
-	struct sock *lsk;
 	int err;
 
-	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
-		synguard_stat_inc(sn, SG_PASS_OFF);
-		return NF_ACCEPT;
-	}
-	if (!synguard_pkt_dst_local(skb, pkt) || !synguard_pkt_src_ok(skb, pkt))
-		return NF_ACCEPT;
-	if (!port_selected(sn, pkt->th.dest)) {
-		synguard_stat_inc(sn, SG_PASS_PORT);
-		return NF_ACCEPT;
-	}
-	lsk = synguard_pkt_listener(state->net, pkt, state->in);
-	if (!lsk) {
-		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
-		return NF_ACCEPT;
-	}
 	/* Only SYNs we would answer make the rate that engages us. */
 	synguard_stat_inc(sn, SG_SYN_SEEN);
-	if (!synguard_engage(sn, lsk)) {
+	if (!synguard_engage(sn, lsk, ntohs(pkt->th.dest))) {
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
@@ -146,9 +140,9 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_AUTH);
 		return NF_ACCEPT;
 	}
-	if (!kernel_would_take(skb, pkt, lsk))
+	if (lsk && !kernel_would_take(skb, pkt, lsk))
 		return NF_ACCEPT;
-	if (!synguard_syn_is_new(state->net, skb, pkt, state->in)) {
+	if (lsk && !synguard_syn_is_new(state->net, skb, pkt, state->in)) {
 		synguard_stat_inc(sn, SG_PASS_SOCKET);
 		return NF_ACCEPT;
 	}
@@ -174,6 +168,34 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 	trace_synguard_cookie_sent(state->net, pkt);
 	cookies_sent(sn);
 	return NF_STOLEN;
+}
+
+/*
+ * @pkt: parsed up to its fixed TCP header; the options are read only for
+ * a SYN we are about to answer.
+ */
+static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
+			   struct synguard_pkt *pkt,
+			   const struct nf_hook_state *state)
+{
+	struct sock *lsk;
+
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	if (!synguard_pkt_dst_local(skb, pkt) || !synguard_pkt_src_ok(skb, pkt))
+		return NF_ACCEPT;
+	if (!port_selected(sn, pkt->th.dest)) {
+		synguard_stat_inc(sn, SG_PASS_PORT);
+		return NF_ACCEPT;
+	}
+	lsk = synguard_pkt_listener(state->net, pkt, state->in);
+	if (!lsk) {
+		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
+		return NF_ACCEPT;
+	}
+	return answer_syn(sn, skb, pkt, state, lsk);
 }
 
 static unsigned int from_client(struct synguard_net *sn,
@@ -316,6 +338,46 @@ cookie_check(const struct synguard_keys *keys, const struct synguard_tuple *t,
 }
 
 /*
+ * Does the ACK @pkt, for no connection we know, carry a valid cookie? If
+ * so @co gets what the cookie carried, else @why says why not (a counter).
+ */
+static bool cookie_valid(struct synguard_net *sn,
+			 const struct synguard_pkt *pkt,
+			 struct synguard_synopts *co, enum synguard_stat *why)
+{
+	const struct synguard_keyset *ks;
+	const struct synguard_keys *keys;
+	struct synguard_tuple t;
+	u32 cookie;
+
+	if (pkt->opts_bad) {
+		*why = SG_MALFORMED;
+		return false;
+	}
+	ks = rcu_dereference(sn->keyset);
+	keys = ack_keys(ks);
+	if (!keys) {
+		*why = SG_COOKIE_EXPIRED;
+		return false;
+	}
+	cookie = ntohl(pkt->th.ack_seq) - 1;
+	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
+	switch (cookie_check(keys, &t, pkt, cookie, co)) {
+	case SYNGUARD_COOKIE_OK:
+		/* Fleet keys: ack_keys() went by the clock already. */
+		if (ks->fleet || !prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
+			return true;
+		fallthrough;
+	case SYNGUARD_COOKIE_EXPIRED:
+		*why = SG_COOKIE_EXPIRED;
+		return false;
+	default:
+		*why = SG_COOKIE_BAD_MAC;
+		return false;
+	}
+}
+
+/*
  * Check the cookie in an ACK for no open socket. @kernel_may: the kernel
  * may own it (its TIME_WAIT socket, or its own syncookies), so an ACK that
  * is not ours goes on to the kernel instead of being dropped.
@@ -325,47 +387,18 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 				 const struct nf_hook_state *state,
 				 const struct sock *lsk, bool kernel_may)
 {
-	const struct synguard_keyset *ks;
-	const struct synguard_keys *keys;
 	struct synguard_synopts co;
-	struct synguard_tuple t;
 	enum synguard_stat why;
-	u32 cookie;
 
-	if (pkt->opts_bad) {
-		why = SG_MALFORMED;
-		goto not_ours;
-	}
-	ks = rcu_dereference(sn->keyset);
-	keys = ack_keys(ks);
-	if (!keys) {
-		why = SG_COOKIE_EXPIRED;
-		goto not_ours;
-	}
-	cookie = ntohl(pkt->th.ack_seq) - 1;
-	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
-	switch (cookie_check(keys, &t, pkt, cookie, &co)) {
-	case SYNGUARD_COOKIE_OK:
-		/* Fleet keys: ack_keys() went by the clock already. */
-		if (ks->fleet || !prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
-			break;
-		fallthrough;
-	case SYNGUARD_COOKIE_EXPIRED:
-		why = SG_COOKIE_EXPIRED;
-		goto not_ours;
-	default:
-		why = SG_COOKIE_BAD_MAC;
-		goto not_ours;
+	if (!cookie_valid(sn, pkt, &co, &why)) {
+		trace_synguard_ack_reject(state->net, pkt, why, kernel_may);
+		if (kernel_may)
+			return NF_ACCEPT;
+		synguard_stat_inc(sn, why);
+		return NF_DROP;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
 	return handoff(sn, skb, pkt, &co, lsk, state->in);
-
-not_ours:
-	trace_synguard_ack_reject(state->net, pkt, why, kernel_may);
-	if (kernel_may)
-		return NF_ACCEPT;
-	synguard_stat_inc(sn, why);
-	return NF_DROP;
 }
 
 /*
@@ -570,6 +603,117 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 	return local_parse(sn, skb, state, nr_flows);
 }
 
+/* ---- forwarded traffic: gateway mode ---------------------------------- */
+
+/*
+ * A SYN forwarded to a protected server: answered like a local one, less
+ * what only the server's kernel knows (whether the port listens, a socket
+ * owning the tuple, its policies), which judges the client's ACK in turn.
+ * Stateless, the gateway answers only with fleet keys, that the server's
+ * synguard shares: other cookies would fail there.
+ */
+static unsigned int fwd_syn(struct synguard_net *sn, struct sk_buff *skb,
+			    struct synguard_pkt *pkt,
+			    const struct nf_hook_state *state)
+{
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	if (!synguard_pkt_src_ok(skb, pkt))
+		return NF_ACCEPT;
+	if (!port_selected(sn, pkt->th.dest)) {
+		synguard_stat_inc(sn, SG_PASS_PORT);
+		return NF_ACCEPT;
+	}
+	/* A DNAT rewrote the address the client knows: see hook_local(). */
+	if (nat_applied(skb))
+		return NF_ACCEPT;
+	if (!rcu_dereference(sn->keyset)->fleet) {
+		synguard_stat_inc(sn, SG_PASS_NO_SECRET);
+		return NF_ACCEPT;
+	}
+	return answer_syn(sn, skb, pkt, state, NULL);
+}
+
+/*
+ * An ACK forwarded to a protected server, of no connection the gateway
+ * knows it let through (synguard_gw_known()): it must carry a valid
+ * cookie, ours or a fleet peer's. Stateless, the gateway forwards it
+ * untouched and the server's synguard, with the same secret, hands it off
+ * to its listener; anything else is dropped and counted here, before it
+ * costs the server's link.
+ */
+static unsigned int fwd_ack(struct synguard_net *sn, struct sk_buff *skb,
+			    struct synguard_pkt *pkt,
+			    const struct nf_hook_state *state)
+{
+	struct synguard_synopts co;
+	enum synguard_stat why;
+
+	if (!cookies_expected(sn) || !port_selected(sn, pkt->th.dest) ||
+	    synguard_gw_known(skb) || nat_applied(skb))
+		return NF_ACCEPT;
+	synguard_pkt_parse_opts(skb, pkt);
+	if (cookie_valid(sn, pkt, &co, &why)) {
+		synguard_stat_inc(sn, SG_COOKIE_VALID);
+		return NF_ACCEPT;
+	}
+	trace_synguard_ack_reject(state->net, pkt, why, false);
+	synguard_stat_inc(sn, why);
+	return NF_DROP;
+}
+
+static unsigned int fwd_parse(struct synguard_net *sn, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
+{
+	u8 flags = synguard_pkt_peek_flags(skb, state->pf);
+	struct synguard_pkt pkt;
+
+	/* Only a SYN, or an ACK without RST, may be ours. */
+	if (flags && ((flags & TCPHDR_RST) ||
+		      !(flags & (TCPHDR_SYN | TCPHDR_ACK))))
+		return NF_ACCEPT;
+	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
+	case SYNGUARD_PKT_OTHER:
+		return NF_ACCEPT;
+	case SYNGUARD_PKT_BAD:
+		/* The server would drop it too: spare it, and count it. */
+		if (!synguard_gw_protected(sn, &pkt))
+			return NF_ACCEPT;
+		synguard_stat_inc(sn, SG_MALFORMED);
+		return NF_DROP;
+	case SYNGUARD_PKT_TCP:
+		break;
+	}
+	if (!synguard_gw_protected(sn, &pkt))
+		return NF_ACCEPT;
+	if ((tcp_flag_byte(&pkt.th) & SYN_FLAGS) == TCPHDR_SYN)
+		return fwd_syn(sn, skb, &pkt, state);
+	if (pkt.th.ack && !pkt.th.syn && !pkt.th.rst)
+		return fwd_ack(sn, skb, &pkt, state);
+	return NF_ACCEPT;
+}
+
+/*
+ * Gateway mode acts in FORWARD, not PRE_ROUTING: routing has decided the
+ * packet is not ours (local destinations are the local path's), dropped
+ * martian sources and applied rp_filter, and found the route on to the
+ * server; the hook runs after every FORWARD filter chain, so that a
+ * server or port the firewall closes to a source gets no SYN+ACK from us
+ * either, and what it drops costs no cookie; and a DNAT done in
+ * PRE_ROUTING is visible (nat_applied()) and left alone.
+ */
+static unsigned int hook_fwd(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = priv;
+
+	if (READ_ONCE(sn->cfg.gateway) == SYNGUARD_GW_OFF)
+		return NF_ACCEPT;
+	return fwd_parse(sn, skb, state);
+}
+
 static unsigned int from_listener(struct synguard_net *sn,
 				  struct synguard_flow *f, struct sk_buff *skb,
 				  const struct synguard_pkt *pkt)
@@ -631,6 +775,12 @@ static const struct nf_hook_ops hook_templates[] = {
 		.priority = HOOK_PRIO_LOCAL,
 	},
 	{
+		.hook = hook_fwd,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_FORWARD,
+		.priority = HOOK_PRIO_FWD,
+	},
+	{
 		.hook = hook_out,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
@@ -647,6 +797,12 @@ static const struct nf_hook_ops hook_templates[] = {
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_LOCAL_IN,
 		.priority = HOOK_PRIO_LOCAL,
+	},
+	{
+		.hook = hook_fwd,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_FORWARD,
+		.priority = HOOK_PRIO_FWD,
 	},
 	{
 		.hook = hook_out,
