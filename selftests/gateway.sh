@@ -32,8 +32,10 @@
 #     completes the handshake; the third ACK then gets the server kernel's
 #     RST: the connection is reset (during connect() or at the first send
 #     or read), not refused, IPv4 and IPv6.
-#  6. rmmod under the flood through the gateway, insmod again, and the
-#     gateway's namespace deleted under the flood; dmesg clean.
+#  6. rmmod under the flood through the gateway, insmod again with the
+#     gateway's settings as module parameters, and the gateway's namespace
+#     deleted under the flood; dmesg clean. (Before all: insmod with a bad
+#     gateway or gateway_prefixes parameter is refused.)
 #
 # timeout: 240
 
@@ -77,6 +79,13 @@ setup_ns client gateway server || exit
 			net.ipv4.tcp_max_syn_backlog=1024
 } || skip_test "cannot build the topology"
 
+# A bad gateway parameter refuses the load.
+if [ "$SYNGUARD_INSTALLED" = 0 ] && load_synguard_deps; then
+	for bad in gateway=2 gateway_prefixes=10.0.2.1/24 gateway_prefixes=junk; do
+		! insmod "$SYNGUARD_KO" "$bad" 2>/dev/null && ! synguard_loaded
+		ksft_check $? "insmod $bad is refused"
+	done
+fi
 # shellcheck disable=SC2086 # the parameters, one word each
 if load_synguard $PARAMS; then
 	ksft_pass "insmod synguard $PARAMS"
@@ -358,12 +367,14 @@ flood_start $SRV $SPOOF 5000
 busywait 10000 g_cookies_ge 1000
 unload_synguard
 ksft_check $? "6: rmmod under the flood through the gateway"
+# This time with the gateway's settings as module parameters: every
+# namespace starts from them (the client's and the server's forward nothing).
 # shellcheck disable=SC2086 # the parameters, one word each
-load_synguard $PARAMS &&
-	[ "$(sysw "$gateway" gateway 1)" = ok ] &&
-	[ "$(sysw "$gateway" gateway_prefixes "$PREFIXES")" = ok ] &&
+load_synguard $PARAMS gateway=1 "gateway_prefixes=${PREFIXES// /,}" &&
+	[ "$(sysr "$gateway" gateway)" = 1 ] &&
+	[ "$(sysr "$gateway" gateway_prefixes)" = "10.0.2.0/24,fd00:10:0:2::/64" ] &&
 	[ "$(sysw "$gateway" secret "$S")" = ok ]
-ksft_check $? "6: insmod again, the gateway set up again"
+ksft_check $? "6: insmod again with gateway=1 gateway_prefixes=${PREFIXES// /,}: the gateway starts from them"
 G0[cookie_sent]=0
 busywait 10000 g_cookies_ge 1000
 ksft_check $? "6: the gateway answers the flood again ($(sg_stat "$gateway" cookie_sent))"
