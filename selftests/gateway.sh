@@ -34,7 +34,8 @@
 #     or read), not refused, IPv4 and IPv6.
 #  6. rmmod under the flood through the gateway, insmod again with the
 #     gateway's settings as module parameters, and the gateway's namespace
-#     deleted under the flood; dmesg clean. (Before all: insmod with a bad
+#     deleted under the flood, with mode=1 there: engaged by the SYN rate
+#     (a gateway has no listener queue to watch); dmesg clean. (Before all: insmod with a bad
 #     gateway or gateway_prefixes parameter is refused.)
 #
 # timeout: 240
@@ -375,9 +376,14 @@ load_synguard $PARAMS gateway=1 "gateway_prefixes=${PREFIXES// /,}" &&
 	[ "$(sysr "$gateway" gateway_prefixes)" = "10.0.2.0/24,fd00:10:0:2::/64" ] &&
 	[ "$(sysw "$gateway" secret "$S")" = ok ]
 ksft_check $? "6: insmod again with gateway=1 gateway_prefixes=${PREFIXES// /,}: the gateway starts from them"
+# Adaptive mode on the gateway: no listener there, its SYN rate engages it.
+ip netns exec "$gateway" sysctl -qw net.synguard.syn_rate="500 1000" net.synguard.mode=1
 G0[cookie_sent]=0
 busywait 10000 g_cookies_ge 1000
 ksft_check $? "6: the gateway answers the flood again ($(sg_stat "$gateway" cookie_sent))"
+[ "$(sg_stat "$gateway" engage_on)" -ge 1 ] &&
+	dmesg | grep -Eq "synguard: netns [0-9]+: engaged by SYN rate [0-9]+/s \(high 1000\) on port $HTTP\."
+ksft_check $? "6: adaptive mode on the gateway engaged by the flood's SYN rate (engage_on $(sg_stat "$gateway" engage_on))"
 # (The client's veth goes with the gateway's namespace, and the flood
 # with its route: it need not outlive the deletion.)
 alive=0
