@@ -23,6 +23,7 @@ struct synguard_pkt;
 enum synguard_gw_mode {
 	SYNGUARD_GW_OFF = 0,
 	SYNGUARD_GW_STATELESS = 1,
+	SYNGUARD_GW_RELAY = 2,
 };
 
 struct synguard_prefix {

@@ -204,7 +204,23 @@ static unsigned int from_client(struct synguard_net *sn,
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
 		/* Our own injected SYN passes; anything else waits its turn. */
-		return pkt->th.syn && !pkt->th.ack ? NF_ACCEPT : NF_DROP;
+		if (pkt->th.syn && !pkt->th.ack)
+			return NF_ACCEPT;
+		/*
+		 * Locally, on another CPU than the hand-off's: dropped, the
+		 * client retransmits. Behind a gateway the server answers an
+		 * RTT later: the flow holds the client's first flight.
+		 */
+		if (!f->fwd)
+			return NF_DROP;
+		switch (synguard_flow_hold(f, skb)) {
+		case 0:
+			return NF_STOLEN;
+		case -EALREADY:
+			break;		/* established meanwhile: relay it */
+		default:
+			return NF_DROP;
+		}
 	}
 	/* Relayed all the same: the listener reads the options up to there. */
 	if (pkt->opts_bad)
@@ -270,6 +286,12 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	if (IS_ERR(f))
 		return refused(sn, pkt, in, PTR_ERR(f));
 	synguard_inject_syn(skb, pkt, co);
+	/*
+	 * A server behind a gateway (no @lsk): the SYN is on its way there,
+	 * forwarded; this ACK waits in the flow for the server's SYN+ACK.
+	 */
+	if (!lsk)
+		return from_client(sn, f, skb, pkt);
 	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
 		trace_synguard_handoff_fail(sn->net, pkt, -ECONNREFUSED);
 		synguard_flow_del(sn, f);
@@ -402,6 +424,31 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 }
 
 /*
+ * Gateway relay: an ACK to a protected server behind us, of no flow. As a
+ * local one, in PRE_ROUTING before conntrack: a valid cookie is handed off
+ * (the SYN forwarded to the server, this ACK held until it answers), so
+ * that conntrack and the FORWARD firewall see the server's handshake and
+ * sequence space, as the server does. Anything else goes on: it may be a
+ * segment of a connection opened while we were not engaged, which only
+ * conntrack can tell, in FORWARD (fwd_ack()).
+ */
+static unsigned int gw_on_ack(struct synguard_net *sn, struct sk_buff *skb,
+			      const struct synguard_pkt *pkt,
+			      const struct nf_hook_state *state)
+{
+	struct synguard_synopts co;
+	enum synguard_stat why;
+
+	if (READ_ONCE(sn->cfg.gateway) != SYNGUARD_GW_RELAY ||
+	    !port_selected(sn, pkt->th.dest) ||
+	    !synguard_gw_protected(sn, pkt) ||
+	    !cookie_valid(sn, pkt, &co, &why))
+		return NF_ACCEPT;
+	synguard_stat_inc(sn, SG_COOKIE_VALID);
+	return handoff(sn, skb, pkt, &co, NULL, state->in);
+}
+
+/*
  * An ACK for no open socket may complete one of our handshakes, but only
  * where we sent cookies: within 2 * MSL of the last one, to a port that
  * `ports` selects and that has a listener. Anything else is the kernel's
@@ -414,9 +461,10 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	enum synguard_owner owner;
 	struct sock *lsk;
 
-	if (!cookies_expected(sn) ||
-	    !synguard_pkt_to_local(state->net, pkt, state->in))
+	if (!cookies_expected(sn))
 		return NF_ACCEPT;
+	if (!synguard_pkt_to_local(state->net, pkt, state->in))
+		return gw_on_ack(sn, skb, pkt, state);
 	owner = synguard_pkt_owner(state->net, pkt, state->in);
 	if (owner == SYNGUARD_OWNER_OPEN || !port_selected(sn, pkt->th.dest))
 		return NF_ACCEPT;
@@ -629,7 +677,9 @@ static unsigned int fwd_syn(struct synguard_net *sn, struct sk_buff *skb,
 	/* A DNAT rewrote the address the client knows: see hook_local(). */
 	if (nat_applied(skb))
 		return NF_ACCEPT;
-	if (!rcu_dereference(sn->keyset)->fleet) {
+	/* A relaying gateway checks its cookies itself. */
+	if (READ_ONCE(sn->cfg.gateway) == SYNGUARD_GW_STATELESS &&
+	    !rcu_dereference(sn->keyset)->fleet) {
 		synguard_stat_inc(sn, SG_PASS_NO_SECRET);
 		return NF_ACCEPT;
 	}
@@ -642,7 +692,8 @@ static unsigned int fwd_syn(struct synguard_net *sn, struct sk_buff *skb,
  * cookie, ours or a fleet peer's. Stateless, the gateway forwards it
  * untouched and the server's synguard, with the same secret, hands it off
  * to its listener; anything else is dropped and counted here, before it
- * costs the server's link.
+ * costs the server's link. (Relaying, a valid one was handed off in
+ * PRE_ROUTING already.)
  */
 static unsigned int fwd_ack(struct synguard_net *sn, struct sk_buff *skb,
 			    struct synguard_pkt *pkt,
@@ -688,6 +739,12 @@ static unsigned int fwd_parse(struct synguard_net *sn, struct sk_buff *skb,
 	}
 	if (!synguard_gw_protected(sn, &pkt))
 		return NF_ACCEPT;
+	/*
+	 * A relayed flow's segments (our hand-off SYN among them) were
+	 * decided in PRE_ROUTING.
+	 */
+	if (atomic_read(&sn->nr_flows) && synguard_flow_find(sn, &pkt, true))
+		return NF_ACCEPT;
 	if ((tcp_flag_byte(&pkt.th) & SYN_FLAGS) == TCPHDR_SYN)
 		return fwd_syn(sn, skb, &pkt, state);
 	if (pkt.th.ack && !pkt.th.syn && !pkt.th.rst)
@@ -722,6 +779,11 @@ static unsigned int from_listener(struct synguard_net *sn,
 		if (pkt->th.syn && pkt->th.ack) {
 			synguard_flow_establish(sn, f, skb, pkt);
 			consume_skb(skb);
+			/* A server behind a gateway: now its ACK, and data. */
+			if (f->fwd) {
+				synguard_stat_inc(sn, SG_HANDOFF_OK);
+				synguard_flow_release(sn, f);
+			}
 			return NF_STOLEN;
 		}
 		if (pkt->th.rst && !synguard_flow_fix_rst(f, skb, pkt))

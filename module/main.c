@@ -50,7 +50,7 @@ MODULE_PARM_DESC(hold, "adaptive: seconds engaged after the last look above a lo
 module_param_named(ports, synguard_default_ports, charp, 0444);
 MODULE_PARM_DESC(ports, "ports to protect, e.g. \"80,443,8000-8080\"; empty = all");
 module_param_named(gateway, synguard_defaults.gateway, int, 0444);
-MODULE_PARM_DESC(gateway, "forwarded traffic: 0 off (default), 1 stateless front");
+MODULE_PARM_DESC(gateway, "forwarded traffic: 0 off (default), 1 stateless front, 2 relay");
 module_param_named(gateway_prefixes, synguard_default_gw_prefixes, charp, 0444);
 MODULE_PARM_DESC(gateway_prefixes, "destinations to protect behind this host, e.g. \"192.0.2.0/24,2001:db8::/64\"; empty = none");
 

@@ -41,7 +41,7 @@ static const int pct_min = 1, pct_max = 100;
 static const int rate_max = 100000000;
 static const int hold_min = 1, hold_max = 3600;
 static const int offset_min = -3600, offset_max = 3600;
-static const int gateway_max = SYNGUARD_GW_STATELESS;
+static const int gateway_max = SYNGUARD_GW_RELAY;
 
 /* Serialises writers of the port set; readers use RCU. */
 static DEFINE_MUTEX(ports_mutex);

@@ -9,7 +9,7 @@
 #
 #  s. The sysctls: gateway_prefixes reads empty; junk, /33, /129, host
 #     bits set, a half-good list and 65 prefixes are EINVAL and change
-#     nothing; a good list reads back as parsed. gateway 2 and -1: EINVAL.
+#     nothing; a good list reads back as parsed. gateway 3 and -1: EINVAL.
 #  0. gateway=0: a connection through the gateway is the server's own
 #     synguard's (its cookie_sent moves, the gateway's not).
 #  1. gateway=1 without a secret on the gateway: SYNs pass (pass_no_secret),
@@ -82,7 +82,7 @@ setup_ns client gateway server || exit
 
 # A bad gateway parameter refuses the load.
 if [ "$SYNGUARD_INSTALLED" = 0 ] && load_synguard_deps; then
-	for bad in gateway=2 gateway_prefixes=10.0.2.1/24 gateway_prefixes=junk; do
+	for bad in gateway=3 gateway_prefixes=10.0.2.1/24 gateway_prefixes=junk; do
 		! insmod "$SYNGUARD_KO" "$bad" 2>/dev/null && ! synguard_loaded
 		ksft_check $? "insmod $bad is refused"
 	done
@@ -130,7 +130,7 @@ r=$(sysw "$gateway" gateway_prefixes "$PREFIXES")
 got=$(sysr "$gateway" gateway_prefixes)
 [ "$r" = ok ] && [ "$got" = "10.0.2.0/24,fd00:10:0:2::/64" ]
 ksft_check $? "s: gateway_prefixes '$PREFIXES' reads back as '$got' ($r)"
-for bad in 2 -1; do
+for bad in 3 -1; do
 	r=$(sysw "$gateway" gateway "$bad")
 	[ "$r" = EINVAL ] && [ "$(sysr "$gateway" gateway)" = 0 ]
 	ksft_check $? "s: gateway $bad is refused ($r)"
@@ -253,18 +253,8 @@ ksft_check $? "3: the flood left no conntrack entries on the gateway ($ctc)"
 
 # ------------------------------------- 4. SYN flood through the gateway
 
-ip netns exec "$server" "$PY" -c '
-import functools, http.server, socket, sys
-class Server(http.server.ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-    request_queue_size = 16
-class Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args): pass
-Server(("::", int(sys.argv[1])),
-       functools.partial(Handler, directory=sys.argv[2])).serve_forever()
-' $HTTP "$tmpd/www" 2>>"$tmpd/http.err" &
-bg_track $!
-wait_port_listen "$server" $HTTP || { ksft_fail "HTTP server listens"; exit "$ksft_fail"; }
+http_server_start "$server" $HTTP "$tmpd/www" ||
+	{ ksft_fail "HTTP server listens"; exit "$ksft_fail"; }
 
 # flood_start DST PREFIX [RATE]: a spoofed SYN flood, at full speed unless
 # RATE packets a second (pid in $flood).
@@ -337,23 +327,9 @@ flooded "4 IPv6" $SRV6 "[$SRV6]" $SPOOF6 12
 
 # ------------------------------------- 5. a closed port on the server
 
-# closed ADDR: connect to the closed port, send, read: what happened.
-closed() {
-	ip netns exec "$client" "$PY" -c '
-import socket, sys
-try:
-    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-    s.sendall(b"hello")
-    print("data" if s.recv(16) else "eof")
-except (ConnectionResetError, BrokenPipeError):
-    print("reset")
-except OSError as e:
-    print(type(e).__name__)
-' "$1" $CLOSED
-}
 for a in $SRV $SRV6; do
 	snap
-	r=$(closed "$a")
+	r=$(tcp_probe "$client" "$a" $CLOSED)
 	[ "$r" = reset ]
 	ksft_check $? "5: closed port on $a: the client's connection is reset ($r)"
 	g_expect cookie_sent -ge 1 "5: the gateway answered the SYN to the closed port"
