@@ -238,6 +238,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->our_tsval = ack->opts.tsecr;
 	f->synack_time = co->time;
 	f->client_ws = co->wscale;
+	f->client_sack = co->sack;
 	f->announced_ws = announced_ws;
 	f->ifindex = ifindex;
 	f->sdif = ack->sdif;

@@ -63,6 +63,7 @@ struct synguard_flow {
 	u32 ts_delta;		/* listener tsval - our tsval */
 	u8 state;
 	u8 client_ws;		/* from the cookie, SYNGUARD_WSCALE_NONE: none */
+	bool client_sack;	/* from the cookie */
 	u8 announced_ws;	/* in our SYN+ACK, SYNGUARD_WSCALE_NONE: none */
 	/*
 	 * Window shifts, listener -> client: the listener's own, the one we

@@ -9,6 +9,8 @@
  * namespace set-up) and read under RCU in softirq, by the FORWARD hooks.
  */
 #include <linux/inet.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
 #include <linux/ipv6.h>
 #include <linux/mutex.h>
 #include <linux/netfilter.h>
@@ -176,6 +178,127 @@ bool synguard_gw_protected(const struct synguard_net *sn,
 		if (prefix_match(&set->p[i], pkt))
 			return true;
 	return false;
+}
+
+/* ---- what the servers announce ------------------------------------------ */
+
+int synguard_gw_cache_init(struct synguard_net *sn)
+{
+	struct synguard_gw_cache *c = kvzalloc(sizeof(*c), GFP_KERNEL);
+	int i;
+
+	if (!c)
+		return -ENOMEM;
+	c->seed = get_random_u32();
+	for (i = 0; i < SYNGUARD_GW_SERVERS; i++)
+		seqlock_init(&c->slot[i].lock);
+	sn->gw_cache = c;
+	return 0;
+}
+
+void synguard_gw_cache_exit(struct synguard_net *sn)
+{
+	kvfree(sn->gw_cache);
+}
+
+/* The slot of the server @addr:@port; the seed keeps collisions unaimed. */
+static struct synguard_gw_slot *slot_of(const struct synguard_net *sn,
+					const struct in6_addr *addr,
+					__be16 port)
+{
+	struct synguard_gw_cache *c = sn->gw_cache;
+	u32 h = jhash2(addr->s6_addr32, 4, c->seed ^ (__force u16)port);
+
+	return &c->slot[h % SYNGUARD_GW_SERVERS];
+}
+
+/* @new, and from @old what @new does not know. */
+static struct synguard_gw_server merge(const struct synguard_gw_server *old,
+				       const struct synguard_gw_server *new)
+{
+	struct synguard_gw_server m = *new;
+	u8 keep = old->known & ~new->known;
+
+	if (keep & SYNGUARD_GW_KNOW_MSS)
+		m.mss = old->mss;
+	if (keep & SYNGUARD_GW_KNOW_WSCALE)
+		m.wscale = old->wscale;
+	if (keep & SYNGUARD_GW_KNOW_SACK)
+		m.sack = old->sack;
+	if (keep & SYNGUARD_GW_KNOW_TS)
+		m.ts = old->ts;
+	m.known |= keep;
+	return m;
+}
+
+/*
+ * The server's SYN+ACK @synack answered a hand-off SYN that offered what
+ * @offered says (its known bits): remember what the server announced.
+ * Softirq; writers of one slot are serialised by its seqlock.
+ */
+void synguard_gw_learn(struct synguard_net *sn,
+		       const struct synguard_pkt *synack,
+		       const struct synguard_gw_server *offered)
+{
+	struct synguard_gw_slot *s = slot_of(sn, &synack->saddr,
+					     synack->th.source);
+	const struct synguard_tcpopt *o = &synack->opts;
+	struct synguard_gw_server learned = {
+		.known = offered->known,
+		.wscale = o->wscale,
+		.sack = o->sack_ok,
+		.ts = o->ts,
+		.mss = o->mss,
+	};
+	unsigned long flags;
+
+	if (!o->mss)
+		learned.known &= ~SYNGUARD_GW_KNOW_MSS;
+	write_seqlock_irqsave(&s->lock, flags);
+	/*
+	 * The same server: what this answer cannot tell stays as learned
+	 * before (our SYN+ACK may not have offered it to the client, whose
+	 * hand-off SYN then did not ask) - for one MSL after an answer that
+	 * told everything. Then it is forgotten: the next SYN+ACK offers
+	 * this host's defaults, and the hand-off SYN asks the server again,
+	 * so that a server turning timestamps or window scaling back on is
+	 * noticed.
+	 */
+	if (learned.known == SYNGUARD_GW_KNOW_ALL)
+		s->told_all = jiffies;
+	else if (s->family == synack->family &&
+		 s->port == synack->th.source &&
+		 ipv6_addr_equal(&s->addr, &synack->saddr) &&
+		 time_before(jiffies, s->told_all +
+			     READ_ONCE(sn->cfg.msl) * HZ))
+		learned = merge(&s->opts, &learned);
+	s->addr = synack->saddr;
+	s->port = synack->th.source;
+	s->family = synack->family;
+	s->opts = learned;
+	write_sequnlock_irqrestore(&s->lock, flags);
+}
+
+/*
+ * What the server @pkt is for (its destination) announced last, if we
+ * know it. Softirq, lockless: a read that raced a writer is retried.
+ */
+bool synguard_gw_recall(const struct synguard_net *sn,
+			const struct synguard_pkt *pkt,
+			struct synguard_gw_server *out)
+{
+	const struct synguard_gw_slot *s = slot_of(sn, &pkt->daddr,
+						   pkt->th.dest);
+	unsigned int seq;
+	bool hit;
+
+	do {
+		seq = read_seqbegin(&s->lock);
+		hit = s->family == pkt->family && s->port == pkt->th.dest &&
+		      ipv6_addr_equal(&s->addr, &pkt->daddr);
+		*out = s->opts;
+	} while (read_seqretry(&s->lock, seq));
+	return hit && out->known;
 }
 
 /*

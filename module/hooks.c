@@ -771,12 +771,33 @@ static unsigned int hook_fwd(void *priv, struct sk_buff *skb,
 	return fwd_parse(sn, skb, state);
 }
 
+/*
+ * A server behind a relaying gateway answered the hand-off SYN of @f:
+ * remember what it announces, for the next SYN+ACK we send in its name.
+ * What our SYN did not offer, its answer cannot tell.
+ */
+static void learn(struct synguard_net *sn, const struct synguard_flow *f,
+		  const struct synguard_pkt *synack)
+{
+	struct synguard_gw_server offered = {
+		.known = SYNGUARD_GW_KNOW_MSS |
+			 (f->client_ws != SYNGUARD_WSCALE_NONE ?
+			  SYNGUARD_GW_KNOW_WSCALE : 0) |
+			 (f->client_sack ? SYNGUARD_GW_KNOW_SACK : 0) |
+			 (f->ts ? SYNGUARD_GW_KNOW_TS : 0),
+	};
+
+	synguard_gw_learn(sn, synack, &offered);
+}
+
 static unsigned int from_listener(struct synguard_net *sn,
 				  struct synguard_flow *f, struct sk_buff *skb,
 				  const struct synguard_pkt *pkt)
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
 		if (pkt->th.syn && pkt->th.ack) {
+			if (f->fwd)
+				learn(sn, f, pkt);
 			synguard_flow_establish(sn, f, skb, pkt);
 			consume_skb(skb);
 			/* A server behind a gateway: now its ACK, and data. */

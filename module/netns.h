@@ -89,6 +89,8 @@ struct synguard_net {
 	struct synguard_ports __rcu *ports;
 	/* Gateway mode's protected destinations (gateway.c); never NULL. */
 	struct synguard_prefixes __rcu *gw_prefixes;
+	/* What the servers behind a relaying gateway announce (gateway.c). */
+	struct synguard_gw_cache *gw_cache;
 	struct synguard_keyset __rcu *keyset;
 	struct delayed_work rotate_work;
 	/* The fleet secret, if fleet_set; under netns.c's rotate_mutex. */

@@ -579,17 +579,27 @@ static void listener_window(const struct net *net, const struct sock *lsk,
 	*ws = clamp_t(int, ilog2(space) - 15, 0, TCP_MAX_WSCALE);
 }
 
+/* Does the server say @what (a SYNGUARD_GW_KNOW_* bit)? Else @fallback. */
+static bool learned(const struct synguard_gw_server *srv, u8 what, bool said,
+		    bool fallback)
+{
+	return srv && (srv->known & what) ? said : fallback;
+}
+
 /*
  * Announce what the listener itself would: MSS from the route clamped by
  * TCP_MAXSEG, the window and scale the kernel computes for the listener's
  * receive buffer. The sysctls override MSS and scale. @mss_dst: the route
  * whose MSS the listener announces, the one back to the client; on a
  * gateway (@lsk NULL) the one on to the server, the link the server has.
+ * @srv: on a relaying gateway, what the server announced last, which wins
+ * over this host's settings.
  */
 static void synack_opts(const struct synguard_net *sn,
 			const struct synguard_tcpopt *copts,
 			const struct sock *lsk, const struct dst_entry *dst,
 			const struct dst_entry *mss_dst,
+			const struct synguard_gw_server *srv,
 			struct synguard_seg *seg)
 {
 	struct net *net = sn->net;
@@ -600,18 +610,28 @@ static void synack_opts(const struct synguard_net *sn,
 	u8 ws;
 
 	mss = dst_metric_advmss(mss_dst);
+	if (srv && (srv->known & SYNGUARD_GW_KNOW_MSS))
+		mss = srv->mss;
 	user_mss = lsk ? READ_ONCE(tcp_sk(lsk)->rx_opt.user_mss) : 0;
 	if (user_mss && user_mss < mss)
 		mss = user_mss;
 	o->mss = cfg_mss ? cfg_mss : mss;
-	o->sack_ok = copts->sack_ok && READ_ONCE(net->ipv4.sysctl_tcp_sack);
-	o->ts = copts->ts && READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
+	o->sack_ok = copts->sack_ok &&
+		     learned(srv, SYNGUARD_GW_KNOW_SACK, srv && srv->sack,
+			     READ_ONCE(net->ipv4.sysctl_tcp_sack));
+	o->ts = copts->ts &&
+		learned(srv, SYNGUARD_GW_KNOW_TS, srv && srv->ts,
+			READ_ONCE(net->ipv4.sysctl_tcp_timestamps));
 	/* tsval is set with the cookie, in synguard_send_synack(). */
 	o->tsecr = o->ts ? copts->tsval : 0;
 	ws_ok = copts->wscale != SYNGUARD_WSCALE_NONE &&
-		READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
+		learned(srv, SYNGUARD_GW_KNOW_WSCALE,
+			srv && srv->wscale != SYNGUARD_WSCALE_NONE,
+			READ_ONCE(net->ipv4.sysctl_tcp_window_scaling));
 	listener_window(net, lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
 			ws_ok, &wnd, &ws);
+	if (ws_ok && srv && (srv->known & SYNGUARD_GW_KNOW_WSCALE))
+		ws = srv->wscale;
 	o->wscale = announced_wscale(sn, copts->wscale,
 				     ws_ok ? ws : SYNGUARD_WSCALE_NONE);
 	seg->window = min_t(u32, wnd, U16_MAX);
@@ -642,10 +662,12 @@ int synguard_handoff_wscale(struct synguard_net *sn,
 	};
 	struct synguard_seg seg = {};
 	struct dst_entry *dst = route(sn->net, ack, in);
+	struct synguard_gw_server srv;
+	bool known = !lsk && synguard_gw_recall(sn, ack, &srv);
 
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	synack_opts(sn, &copts, lsk, dst, dst, &seg);
+	synack_opts(sn, &copts, lsk, dst, dst, known ? &srv : NULL, &seg);
 	dst_release(dst);
 	*ws = seg.opts.wscale;
 	return 0;
@@ -764,13 +786,18 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 		.ack = ntohl(syn->th.seq) + 1,
 		.flags = TCPHDR_SYN | TCPHDR_ACK,
 	};
+	struct synguard_gw_server srv;
 	struct dst_entry *dst;
+	bool known = !listener && READ_ONCE(sn->cfg.gateway) ==
+				  SYNGUARD_GW_RELAY &&
+		     synguard_gw_recall(sn, syn, &srv);
 
 	dst = route(sn->net, syn, in);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
 	synack_opts(sn, &syn->opts, listener, dst,
-		    listener ? dst : skb_dst(skb) ?: dst, &seg);
+		    listener ? dst : skb_dst(skb) ?: dst, known ? &srv : NULL,
+		    &seg);
 	/*
 	 * Our tsval is the cookie's second word, not a clock: the relay maps
 	 * the listener's clock onto it so that the client's view runs on from

@@ -21,6 +21,11 @@
 #  4. A stateful FORWARD firewall on the gateway (policy drop, new
 #     connections only by SYN, invalid dropped) with be_liberal=0: 1 MiB
 #     echoed intact, IPv4 and IPv6, nothing counted invalid.
+#  4b. The server changes its MSS (advmss 1200), window scale (tcp_rmem)
+#     and turns SACK and timestamps off: after one hand-off the client of a
+#     relayed connection sees the options a direct client sees; and again
+#     when the server goes back to its defaults (what no answer could
+#     tell, timestamps, after an MSL).
 #  5. A full-speed spoofed SYN flood through the gateway: 16 fetches
 #     intact, the server's SYN queue empty; rmmod under the flood with a
 #     relayed connection open, insmod again (now the server's synguard
@@ -221,6 +226,47 @@ inv=$(ip netns exec "$gateway" nft list counter inet gwfw invalid | grep -oE 'pa
 [ "$inv" = "packets 0" ]
 ksft_check $? "4: conntrack found nothing invalid ($inv)"
 ip netns exec "$gateway" nft delete table inet gwfw
+
+# ------------------------------- 4b. the server's options, learned
+
+# copts ADDR: the options the client sees on a connection to ADDR (sack,
+# ts, wscale:server's,its own, its mss), as ss on the client shows them.
+copts() {
+	local out=$tmpd/copts.out
+	held "$1" copts
+	slowwait 10 first_ok copts
+	ip netns exec "$client" ss -Htine state established "( dport = :$PORT )" 2>/dev/null |
+		grep -oE '\b(ts|sack|wscale:[0-9,]+|mss:[0-9]+)\b' | sort | tr '\n' ' '
+	touch "$tmpd/go-copts"
+	wait $held_pid
+	rm -f "$tmpd/go-copts" "$out"
+}
+srv_dev=$(ip -n "$server" -4 route show default | awk '{ print $5 }')
+# The server changes: MSS 1200 (a route's advmss), window scale 5 (a
+# smaller tcp_rmem), no SACK, no timestamps.
+ip -n "$server" -4 route change default via 10.0.2.254 dev "$srv_dev" advmss 1200 &&
+	ip netns exec "$server" sysctl -qw net.ipv4.tcp_rmem="4096 131072 1048576" \
+		net.ipv4.tcp_sack=0 net.ipv4.tcp_timestamps=0
+ksft_check $? "4b: the server now announces MSS 1200, wscale 5, no SACK, no timestamps"
+gwset gateway 0
+direct=$(copts $SRV)
+gwset gateway 2
+first=$(copts $SRV)
+learnt=$(copts $SRV)
+ksft_info "4b: the client sees: direct: $direct| relayed, first: $first| relayed, next: $learnt"
+[ "$learnt" = "$direct" ] && [[ "$direct" == *"mss:1200"* ]]
+ksft_check $? "4b: after one hand-off the client sees what the server announces ($learnt)"
+ip -n "$server" -4 route change default via 10.0.2.254 dev "$srv_dev" &&
+	tcp_opts_on "$server" &&
+	ip netns exec "$server" sysctl -qw net.ipv4.tcp_rmem="4096 131072 6291456"
+# What the server's answers could not tell (timestamps, not offered to
+# clients while it had them off) is forgotten an MSL after its last full
+# answer: one connection asks again, the next sees the defaults.
+sleep $((MSL + 1))
+copts $SRV >/dev/null
+again=$(copts $SRV)
+[[ "$again" == *"sack ts wscale:7"* ]] && [[ "$again" != *"mss:1200"* ]]
+ksft_check $? "4b: the server back to its defaults: learned again ($again)"
 
 # --------------------------------------- 5. flood, rmmod, netns deletion
 
