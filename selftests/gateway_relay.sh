@@ -15,8 +15,8 @@
 #     works once it answers SYNs again.
 #  2. 50 ms between gateway and server (netem): a client that writes as
 #     soon as connect() returns gets its answer within 190 ms and without a
-#     retransmission (its data waited in the flow for the server's SYN+ACK,
-#     no RTO of 200 ms or more).
+#     retransmission timeout (its data waited in the flow for the server's
+#     SYN+ACK, no RTO of 200 ms or more; a tail loss probe may come).
 #  3. A closed port on the server: its RST reaches the client (reset).
 #  4. A stateful FORWARD firewall on the gateway (policy drop, new
 #     connections only by SYN, invalid dropped) with be_liberal=0: 1 MiB
@@ -26,6 +26,8 @@
 #     relayed connection sees the options a direct client sees; and again
 #     when the server goes back to its defaults (what no answer could
 #     tell, timestamps, after an MSL).
+#  4c. A SYN and a third ACK in IPv4 fragments or IPv6 fragment headers
+#     (raw packets): handed off, the server has the connection.
 #  5. A full-speed spoofed SYN flood through the gateway: 16 fetches
 #     intact, the server's SYN queue empty; rmmod under the flood with a
 #     relayed connection open, insmod again (now the server's synguard
@@ -48,6 +50,8 @@ CLI=10.0.1.1
 SRV=10.0.2.1
 SRV6=fd00:10:0:2::1
 PREFIXES="10.0.2.0/24,fd00:10:0:2::/64"
+RAW=10.0.1.100
+RAW6=fd00:10:0:1::100
 SPOOF=10.99.0.0/16
 SYNFLOOD=$(realpath "$(dirname "$0")")/tools/synflood
 PARAMS="mode=2 msl=$MSL"
@@ -72,6 +76,7 @@ setup_ns client gateway server || exit
 # shellcheck disable=SC2154 # set by setup_ns
 {
 	veth_pair "$client" "$gateway" $CLI/24 10.0.1.254/24 &&
+		raw_peer "$client" "$gateway" $RAW $RAW6 &&
 		veth_pair "$gateway" "$server" 10.0.2.254/24 $SRV/24 &&
 		gw_srv_dev=$VETH1 &&
 		ip netns exec "$gateway" sysctl -qw net.ipv4.ip_forward=1 \
@@ -168,9 +173,11 @@ ksft_check $? "1: the first connection echoes 64 KiB more, intact"
 
 # ------------------------------------------- 2. data while the server is far
 
-retrans() { ip netns exec "$client" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }'; }
+# rtos: the client's retransmission timeouts (a tail loss probe, which may
+# fire while the data waits in the flow, is no timeout).
+rtos() { nstat_val "$client" TcpExtTCPTimeouts; }
 if ip netns exec "$gateway" tc qdisc add dev "$gw_srv_dev" root netem delay 50ms; then
-	r0=$(retrans)
+	r0=$(rtos)
 	# shellcheck disable=SC2016 # a python script
 	out=$(ip netns exec "$client" "$PY" -c '
 import socket, sys, time
@@ -185,10 +192,10 @@ while len(got) < 1000:
     got += b
 print(int((time.monotonic() - t) * 1000), len(got))
 ' $SRV $PORT)
-	retrans=$(($(retrans) - r0))
+	rto=$(($(rtos) - r0))
 	read -r ms n <<<"$out"
-	[ "${n:-0}" = 1000 ] && [ "${ms:-999}" -lt 190 ] && [ "$retrans" = 0 ]
-	ksft_check $? "2: data sent as connect() returns is answered in ${ms:-?} ms (< 190), no retransmission ($retrans)"
+	[ "${n:-0}" = 1000 ] && [ "${ms:-999}" -lt 190 ] && [ "$rto" = 0 ]
+	ksft_check $? "2: data sent as connect() returns is answered in ${ms:-?} ms (< 190), no retransmission timeout ($rto)"
 	ip netns exec "$gateway" tc qdisc del dev "$gw_srv_dev" root
 else
 	ksft_skip "2: no netem"
@@ -267,6 +274,32 @@ copts $SRV >/dev/null
 again=$(copts $SRV)
 [[ "$again" == *"sack ts wscale:7"* ]] && [[ "$again" != *"mss:1200"* ]]
 ksft_check $? "4b: the server back to its defaults: learned again ($again)"
+
+# ------------------------------- 4c. a third ACK in fragments
+
+handoffs_ge() { [ "$(sg_delta "$gateway" handoff_ok)" -ge 1 ]; }
+# frag_handoff NAME SRC DST FRAG SPORT: a raw handshake (rawtcp) whose SYN
+# and third ACK come in FRAG-byte fragments, through the relay.
+frag_handoff() {
+	local name=$1 src=$2 dst=$3 frag=$4 sport=$5 seq=3000000 cookie tsval n
+	local -a ts=()
+	sg_snap "$gateway"
+	read -r _ _ cookie tsval < <(rawtcp --src "$src" --dst "$dst" --sport "$sport" \
+		--dport $PORT --frag "$frag" syn --seq $seq | grep '^synack ')
+	[ -n "$cookie" ]
+	ksft_check $? "4c $name: a SYN in $frag-byte fragments got the gateway's SYN+ACK" || return
+	[ "$tsval" != - ] && ts=(--tsecr "$tsval")
+	rawtcp --src "$src" --dst "$dst" --sport "$sport" --dport $PORT --frag "$frag" \
+		ack --seq $((seq + 1)) --ack $(((cookie + 1) & 0xffffffff)) "${ts[@]}"
+	busywait 5000 handoffs_ge
+	expect_delta "$gateway" handoff_ok -eq 1 "4c $name: the third ACK in fragments is handed off"
+	n=$(ip netns exec "$server" ss -Htn state established \
+		"( sport = :$PORT and dport = :$sport )" | wc -l)
+	[ "$n" = 1 ]
+	ksft_check $? "4c $name: the server has the connection from port $sport ($n)"
+}
+frag_handoff IPv4 $RAW $SRV 16 20000
+frag_handoff IPv6 $RAW6 $SRV6 24 30000
 
 # --------------------------------------- 5. flood, rmmod, netns deletion
 
