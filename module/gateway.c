@@ -207,7 +207,9 @@ static struct synguard_gw_slot *slot_of(const struct synguard_net *sn,
 					__be16 port)
 {
 	struct synguard_gw_cache *c = sn->gw_cache;
-	u32 h = jhash2(addr->s6_addr32, 4, c->seed ^ (__force u16)port);
+	/* Hashed as raw bits, like the flow table's keys. */
+	u32 h = jhash2((__force const u32 *)addr->s6_addr32, 4,
+		       c->seed ^ (__force u16)port);
 
 	return &c->slot[h % SYNGUARD_GW_SERVERS];
 }
