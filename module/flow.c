@@ -657,9 +657,11 @@ static const char * const phase_names[] = {
 #define RST_GRACE		(3 * HZ)	/* RTOs 0.2 + 0.4 + 0.8 + 1.6 s */
 /*
  * A relayed connection through a gateway has no local socket to tell that
- * it is gone: one idle this long is (conntrack's established timeout).
+ * it is gone: one idle this long is (conntrack's established timeout), or,
+ * once it saw a FIN, this long (conntrack's FIN_WAIT timeout).
  */
 #define FWD_IDLE		(5UL * 24 * 3600 * HZ)
+#define FWD_FIN_IDLE		(120 * HZ)
 
 enum gc_verdict { GC_KEEP, GC_REAP, GC_EXPIRE };
 
@@ -687,6 +689,24 @@ static bool gc_socket_gone(struct synguard_net *sn, struct synguard_flow *f,
 }
 
 /*
+ * Is a relayed flow through a gateway gone? It has no local socket: when
+ * closed there is nothing but its linger to wait for; open, it is gone
+ * once idle too long, shorter after a FIN, so that a close whose last ACK
+ * we never saw does not hold its slot for days.
+ */
+static bool fwd_gone(const struct synguard_flow *f)
+{
+	unsigned long idle = FWD_IDLE;
+
+	if (synguard_flow_closed(f))
+		return true;
+	if (READ_ONCE(f->flags) & (BIT(SG_FL_CLIENT_FIN) |
+				   BIT(SG_FL_LISTENER_FIN)))
+		idle = FWD_FIN_IDLE;
+	return time_after(jiffies, READ_ONCE(f->seen) + idle);
+}
+
+/*
  * The local socket is the ground truth. An open flow whose socket is gone
  * is garbage, unless a FIN was seen: then the socket closed normally and the
  * flow lingers like a closed one, for the peer's retransmissions. A closed
@@ -709,10 +729,8 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 		return GC_REAP;
 	}
 	if (f->fwd) {
-		/* No socket here: a closed flow has none to wait for. */
 		open = false;
-		gone = synguard_flow_closed(f) ||
-		       time_after(jiffies, READ_ONCE(f->seen) + FWD_IDLE);
+		gone = fwd_gone(f);
 	} else {
 		gone = gc_socket_gone(sn, f, &open);
 	}

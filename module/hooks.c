@@ -807,9 +807,19 @@ static unsigned int from_listener(struct synguard_net *sn,
 			}
 			return NF_STOLEN;
 		}
-		if (pkt->th.rst && !synguard_flow_fix_rst(f, skb, pkt))
-			return NF_ACCEPT;
-		return NF_DROP;
+		if (!pkt->th.rst || synguard_flow_fix_rst(f, skb, pkt))
+			return NF_DROP;
+		/*
+		 * A server behind a gateway refused the hand-off (a closed
+		 * port): the RST goes on to the client, the flow and what it
+		 * holds go now. (A local listener's refusal is seen by
+		 * handoff() itself.)
+		 */
+		if (f->fwd) {
+			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+			synguard_flow_del(sn, f);
+		}
+		return NF_ACCEPT;
 	}
 	synguard_flow_track(f, skb, pkt, false);
 	if (synguard_flow_xlate(f, skb, pkt, false))
