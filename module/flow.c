@@ -246,6 +246,7 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->created = jiffies;
 	f->netns = sn->net->ns.inum;
 	f->fwd = !lsk;
+	f->client_isn = ntohl(ack->th.seq) - 1;
 	f->seen = jiffies;
 	skb_queue_head_init(&f->held);
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);

@@ -90,6 +90,7 @@ struct synguard_flow {
 	 * the local socket the GC cannot look up.
 	 */
 	bool fwd;
+	u32 client_isn;		/* the hand-off SYN's, which answers ack + 1 */
 	struct sk_buff_head held;
 	unsigned int held_bytes;
 	unsigned long seen;	/* jiffies */

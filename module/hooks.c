@@ -795,6 +795,13 @@ static unsigned int from_listener(struct synguard_net *sn,
 				  const struct synguard_pkt *pkt)
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		/*
+		 * From the network, behind a gateway: only an answer to our
+		 * hand-off SYN, which acknowledges it, may end the hand-off.
+		 */
+		if (f->fwd && (!pkt->th.ack ||
+			       ntohl(pkt->th.ack_seq) != f->client_isn + 1))
+			return NF_DROP;
 		if (pkt->th.syn && pkt->th.ack) {
 			if (f->fwd)
 				learn(sn, f, pkt);
