@@ -18,7 +18,8 @@
 #     retransmission timeout (its data waited in the flow for the server's
 #     SYN+ACK, no RTO of 200 ms or more; a tail loss probe may come).
 #  3. A closed port on the server: its RST reaches the client (reset), and
-#     the hand-off is counted failed at once.
+#     the hand-off is counted failed at once. max_flows=1 with a relayed
+#     connection open: the next client is reset (flows_full).
 #  4. A stateful FORWARD firewall on the gateway (policy drop, new
 #     connections only by SYN, invalid dropped) with be_liberal=0: 1 MiB
 #     echoed intact, IPv4 and IPv6, nothing counted invalid.
@@ -214,6 +215,23 @@ for a in $SRV $SRV6; do
 	# At once, with the RST: not a second later, as a hand-off nobody answers.
 	expect_delta "$gateway" handoff_fail -eq 1 "3: a closed port on $a: the hand-off failed with the RST"
 done
+
+# A full table: the refused client gets a RST in the server's name. (The
+# connections before linger 2 MSL first.)
+slowwait $((2 * MSL + 5)) stat_is "$gateway" flows 0
+gwset max_flows 1
+held $SRV full
+slowwait 10 first_ok full
+ksft_check $? "3: max_flows=1, one relayed connection"
+sg_snap "$gateway"
+r=$(tcp_probe "$client" $SRV $PORT)
+[ "$r" = reset ]
+ksft_check $? "3: the next one is reset ($r)"
+expect_delta "$gateway" flows_full -ge 1 "3: and counted in flows_full"
+touch "$tmpd/go-full"
+wait $held_pid
+ksft_check $? "3: the open one is intact"
+gwset max_flows 65536
 
 # --------------------------------- 4. a stateful firewall, be_liberal=0
 
