@@ -97,10 +97,18 @@ u32 synguard_engage_rate(struct synguard_net *sn)
 			    synguard_stat_sum(sn, SG_SYN_SEEN), elapsed);
 }
 
-/* Is the listener's SYN queue at least @pct percent of its backlog? */
+/*
+ * Is the listener's SYN queue at least @pct percent of its backlog? A SYN
+ * forwarded by a gateway has no listener here (@lsk NULL): only the rate
+ * trigger serves there.
+ */
 static bool queue_at(const struct sock *lsk, int pct)
 {
-	u64 qlen = inet_csk_reqsk_queue_len(lsk);
+	u64 qlen;
+
+	if (!lsk)
+		return false;
+	qlen = inet_csk_reqsk_queue_len(lsk);
 
 	return qlen * 100 >= (u64)READ_ONCE(lsk->sk_max_ack_backlog) * pct;
 }
@@ -143,40 +151,44 @@ static void episode_end(struct synguard_net *sn, unsigned long end)
 	trace_synguard_disengage(sn->net, ms, cookies);
 }
 
-/* Say which trigger engaged us for listener @lsk: level() saw one high. */
-static void episode_say(struct synguard_net *sn, const struct sock *lsk)
+/*
+ * Say which trigger engaged us for a SYN to @port (of listener @lsk, or
+ * NULL if forwarded): level() saw one high.
+ */
+static void episode_say(struct synguard_net *sn, const struct sock *lsk,
+			u16 port)
 {
 	const struct synguard_cfg *cfg = &sn->cfg;
 	int rate_high = READ_ONCE(cfg->syn_rate[1]);
 	u32 rate = READ_ONCE(sn->adaptive.rate);
 	u32 qlen, backlog, pct;
 
-	if (rate_high && rate >= rate_high) {
+	if (!lsk || (rate_high && rate >= rate_high)) {
 		pr_info_ratelimited("synguard: netns %u: engaged by SYN rate %u/s (high %d) on port %u. Sending cookies.\n",
-				    sn->net->ns.inum, rate, rate_high,
-				    lsk->sk_num);
+				    sn->net->ns.inum, rate, rate_high, port);
 		trace_synguard_engage(sn->net, SG_TRIGGER_RATE, rate,
-				      rate_high, lsk->sk_num);
+				      rate_high, port);
 		return;
 	}
 	qlen = inet_csk_reqsk_queue_len(lsk);
 	backlog = READ_ONCE(lsk->sk_max_ack_backlog);
 	pct = backlog ? div_u64((u64)qlen * 100, backlog) : 100;
 	pr_info_ratelimited("synguard: netns %u: engaged by SYN queue of port %u: %u of %u (%u%%, high %d%%). Sending cookies.\n",
-			    sn->net->ns.inum, lsk->sk_num, qlen, backlog, pct,
+			    sn->net->ns.inum, port, qlen, backlog, pct,
 			    READ_ONCE(cfg->queue_fill[1]));
 	trace_synguard_engage(sn->net, SG_TRIGGER_QUEUE, pct,
-			      READ_ONCE(cfg->queue_fill[1]), lsk->sk_num);
+			      READ_ONCE(cfg->queue_fill[1]), port);
 }
 
 /*
- * Adaptive mode just engaged, for the SYN to listener @lsk; @prev_until is
+ * Adaptive mode just engaged, for the SYN to @port; @prev_until is
  * when the episode before ended. Its end work may not have run yet (a busy
  * system): then it is ended here, so every episode gets its two lines, in
  * order. Once per episode, by the one CPU that switched it on.
  */
 static void episode_begin(struct synguard_net *sn, const struct sock *lsk,
-			  unsigned long now, unsigned long prev_until)
+			  u16 port, unsigned long now,
+			  unsigned long prev_until)
 {
 	struct synguard_episode *ep = &sn->episode;
 
@@ -187,7 +199,7 @@ static void episode_begin(struct synguard_net *sn, const struct sock *lsk,
 	ep->open = true;
 	ep->start = now;
 	ep->cookies = synguard_stat_sum(sn, SG_COOKIE_SENT);
-	episode_say(sn, lsk);
+	episode_say(sn, lsk, port);
 	spin_unlock_bh(&ep->lock);
 	schedule_delayed_work(&ep->end_work,
 			      READ_ONCE(sn->adaptive.until) - now);
@@ -221,7 +233,7 @@ static void episode_watch(struct work_struct *work)
  * shared line only when that moves the end by more than a sample, and count
  * the switch on once, however many CPUs race to it.
  */
-static void arm(struct synguard_net *sn, const struct sock *lsk,
+static void arm(struct synguard_net *sn, const struct sock *lsk, u16 port,
 		unsigned long now, unsigned long until, bool engaged)
 {
 	unsigned long next = now + READ_ONCE(sn->cfg.hold) * HZ;
@@ -230,12 +242,16 @@ static void arm(struct synguard_net *sn, const struct sock *lsk,
 		return;
 	if (cmpxchg(&sn->adaptive.until, until, next) == until && !engaged) {
 		synguard_stat_inc(sn, SG_ENGAGE_ON);
-		episode_begin(sn, lsk, now, until);
+		episode_begin(sn, lsk, port, now, until);
 	}
 }
 
-/* Answer this SYN (for listener @lsk) with a cookie? Softirq, lockless. */
-bool synguard_engage(struct synguard_net *sn, const struct sock *lsk)
+/*
+ * Answer this SYN to @port (for listener @lsk; NULL for a SYN a gateway
+ * forwards) with a cookie? Softirq, lockless.
+ */
+bool synguard_engage(struct synguard_net *sn, const struct sock *lsk,
+		     u16 port)
 {
 	unsigned long now = jiffies, until = READ_ONCE(sn->adaptive.until);
 	bool engaged = time_before(now, until);
@@ -248,7 +264,7 @@ bool synguard_engage(struct synguard_net *sn, const struct sock *lsk)
 	}
 	lvl = level(sn, lsk, now);
 	if (lvl == 2 || (lvl == 1 && engaged)) {
-		arm(sn, lsk, now, until, engaged);
+		arm(sn, lsk, port, now, until, engaged);
 		return true;
 	}
 	return engaged;

@@ -11,7 +11,8 @@ enum synguard_trigger {
 	SG_TRIGGER_QUEUE,	/* a listener's SYN-queue fill */
 };
 
-bool synguard_engage(struct synguard_net *sn, const struct sock *lsk);
+bool synguard_engage(struct synguard_net *sn, const struct sock *lsk,
+		     u16 port);
 u32 synguard_engage_rate(struct synguard_net *sn);
 void synguard_engage_init(struct synguard_net *sn);
 void synguard_engage_exit(struct synguard_net *sn);

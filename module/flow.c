@@ -50,6 +50,9 @@ void synguard_flow_cache_exit(void)
 
 static void flow_free(struct synguard_flow *f)
 {
+	/* Softirq (an RCU callback) or process context: both may free skbs. */
+	if (f->fwd)
+		skb_queue_purge(&f->held);
 	kmem_cache_free(flow_cache, f);
 	atomic_long_dec(&flows_live);
 }
@@ -196,7 +199,8 @@ static void full_end(struct synguard_net *sn)
 
 /*
  * A flow for the client's validated ACK, in HANDOFF state, charged to the
- * memory cgroup of @lsk, the listener it hands off to. ERR_PTR(-ENOSPC)
+ * memory cgroup of @lsk, the listener it hands off to (NULL: a server
+ * behind a gateway, which charges nothing). ERR_PTR(-ENOSPC)
  * when max_flows is reached, -EDQUOT when the client's prefix has its share
  * of a table under pressure, -EEXIST when a copy of the ACK got there first.
  */
@@ -234,12 +238,17 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->our_tsval = ack->opts.tsecr;
 	f->synack_time = co->time;
 	f->client_ws = co->wscale;
+	f->client_sack = co->sack;
 	f->announced_ws = announced_ws;
 	f->ifindex = ifindex;
 	f->sdif = ack->sdif;
 	f->state = SG_FLOW_HANDOFF;
 	f->created = jiffies;
 	f->netns = sn->net->ns.inum;
+	f->fwd = !lsk;
+	f->client_isn = ntohl(ack->th.seq) - 1;
+	f->seen = jiffies;
+	skb_queue_head_init(&f->held);
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);
 	if (err)
 		goto free;
@@ -329,14 +338,22 @@ void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 	u8 ws_l = synack->opts.wscale;
 	u64 ago_ns = 0;
 
-	if (f->ts)
+	/*
+	 * A server behind a gateway gets its own tsval back, unchanged: it
+	 * may have answered with a cookie of its own (the kernel's, or its
+	 * synguard's), which must see exactly what it sent. Its first RTT
+	 * sample is then the gateway's, as behind SYNPROXY.
+	 */
+	if (f->ts && !f->fwd)
 		ago_ns = (u64)synguard_cookie_age(synguard_ts_now(),
 						  f->synack_time)
 			 << SYNGUARD_TS_TIME_SHIFT;
 	handoff_rtt(req, f->ts, ago_ns);
 	f->isn_delta = ntohl(synack->th.seq) - f->cookie;
 	f->ts = f->ts && synack->opts.ts;
-	f->ts_delta = handoff_ts_delta(f, synack->opts.tsval, !req, ago_ns);
+	/* A forwarded SYN+ACK has no request socket here, nor a syncookie. */
+	f->ts_delta = handoff_ts_delta(f, synack->opts.tsval, !req && !f->fwd,
+				       ago_ns);
 	f->win_from = shift(ws_l);
 	f->win_to = shift(f->announced_ws);
 	f->cwin_from = f->announced_ws == SYNGUARD_WSCALE_NONE ? 0 :
@@ -479,6 +496,73 @@ int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 	return 0;
 }
 
+/* ---- gateway relay: the client's segments during the hand-off -------- */
+
+/* What a flow holds for the server at most: the client's first flight. */
+#define HOLD_SEGS	16
+#define HOLD_BYTES	(64 * 1024)
+
+/*
+ * Hold a client segment (from PRE_ROUTING, before conntrack: it has no
+ * route and no conntrack entry yet) until the server's SYN+ACK arrives.
+ * 0: held, the caller steals it. -EALREADY: the flow is established now,
+ * relay the segment. -ENOBUFS: the flow holds its share, drop it (the
+ * client retransmits). The lock orders this against synguard_flow_release().
+ */
+int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb)
+{
+	unsigned long flags;
+	int err = -ENOBUFS;
+
+	spin_lock_irqsave(&f->held.lock, flags);
+	if (synguard_flow_state(f) != SG_FLOW_HANDOFF) {
+		err = -EALREADY;
+	} else if (skb_queue_len(&f->held) < HOLD_SEGS &&
+		   f->held_bytes + skb->len <= HOLD_BYTES) {
+		f->held_bytes += skb->len;
+		/* Its device may go while it waits: found again by index. */
+		skb->dev = NULL;
+		__skb_queue_tail(&f->held, skb);
+		err = 0;
+	}
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	return err;
+}
+
+/*
+ * The flow is established (synguard_flow_establish()): feed the held
+ * segments, the third ACK first, to the receive path of the interface the
+ * client uses, as they came. PRE_ROUTING translates them into the server's
+ * space, before conntrack, and they are forwarded: the server's handshake
+ * completes and the client's first data goes with it, without waiting
+ * for a retransmission. Softirq, under RCU (the device lookup).
+ */
+void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
+{
+	struct sk_buff_head q;
+	struct net_device *dev;
+	struct sk_buff *skb;
+	unsigned long flags;
+
+	__skb_queue_head_init(&q);
+	spin_lock_irqsave(&f->held.lock, flags);
+	skb_queue_splice_init(&f->held, &q);
+	f->held_bytes = 0;
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	while ((skb = __skb_dequeue(&q))) {
+		/* The device may have gone while the segment waited. */
+		dev = dev_get_by_index_rcu(sn->net, f->ifindex);
+		if (!dev) {
+			kfree_skb(skb);
+			continue;
+		}
+		skb->dev = dev;
+		local_bh_disable();
+		netif_receive_skb_core(skb);
+		local_bh_enable();
+	}
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 static void flow_close(struct synguard_flow *f)
@@ -509,6 +593,10 @@ void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 	u32 *peer_end = from_client ? &f->l_fin_end : &f->c_fin_end;
 	u32 ack = ntohl(pkt->th.ack_seq) + (from_client ? f->isn_delta : 0);
 	u32 len = skb->len - pkt->thoff - pkt->hdrlen;
+
+	/* Once a jiffy at most: a shared cache line. */
+	if (f->fwd && time_after(jiffies, READ_ONCE(f->seen)))
+		WRITE_ONCE(f->seen, jiffies);
 
 	if (pkt->th.rst) {
 		set_bit(SG_FL_RST, &f->flags);
@@ -568,6 +656,13 @@ static const char * const phase_names[] = {
 #define GC_BUDGET		1024	/* flows examined per run */
 #define HANDOFF_STALE		HZ
 #define RST_GRACE		(3 * HZ)	/* RTOs 0.2 + 0.4 + 0.8 + 1.6 s */
+/*
+ * A relayed connection through a gateway has no local socket to tell that
+ * it is gone: one idle this long is (conntrack's established timeout), or,
+ * once it saw a FIN, this long (conntrack's FIN_WAIT timeout).
+ */
+#define FWD_IDLE		(5UL * 24 * 3600 * HZ)
+#define FWD_FIN_IDLE		(120 * HZ)
 
 enum gc_verdict { GC_KEEP, GC_REAP, GC_EXPIRE };
 
@@ -595,6 +690,24 @@ static bool gc_socket_gone(struct synguard_net *sn, struct synguard_flow *f,
 }
 
 /*
+ * Is a relayed flow through a gateway gone? It has no local socket: when
+ * closed there is nothing but its linger to wait for; open, it is gone
+ * once idle too long, shorter after a FIN, so that a close whose last ACK
+ * we never saw does not hold its slot for days.
+ */
+static bool fwd_gone(const struct synguard_flow *f)
+{
+	unsigned long idle = FWD_IDLE;
+
+	if (synguard_flow_closed(f))
+		return true;
+	if (READ_ONCE(f->flags) & (BIT(SG_FL_CLIENT_FIN) |
+				   BIT(SG_FL_LISTENER_FIN)))
+		idle = FWD_FIN_IDLE;
+	return time_after(jiffies, READ_ONCE(f->seen) + idle);
+}
+
+/*
  * The local socket is the ground truth. An open flow whose socket is gone
  * is garbage, unless a FIN was seen: then the socket closed normally and the
  * flow lingers like a closed one, for the peer's retransmissions. A closed
@@ -608,10 +721,20 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	unsigned long linger = 2UL * READ_ONCE(sn->cfg.msl) * HZ;
 	bool gone, open;
 
-	if (synguard_flow_state(f) == SG_FLOW_HANDOFF)
-		return time_after(jiffies, f->created + HANDOFF_STALE) ?
-		       GC_REAP : GC_KEEP;
-	gone = gc_socket_gone(sn, f, &open);
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		if (time_before_eq(jiffies, f->created + HANDOFF_STALE))
+			return GC_KEEP;
+		/* A server that did not answer: the client retries. */
+		if (f->fwd)
+			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+		return GC_REAP;
+	}
+	if (f->fwd) {
+		open = false;
+		gone = fwd_gone(f);
+	} else {
+		gone = gc_socket_gone(sn, f, &open);
+	}
 	if (!synguard_flow_closed(f)) {
 		if (!gone)
 			return GC_KEEP;

@@ -63,6 +63,7 @@ struct synguard_flow {
 	u32 ts_delta;		/* listener tsval - our tsval */
 	u8 state;
 	u8 client_ws;		/* from the cookie, SYNGUARD_WSCALE_NONE: none */
+	bool client_sack;	/* from the cookie */
 	u8 announced_ws;	/* in our SYN+ACK, SYNGUARD_WSCALE_NONE: none */
 	/*
 	 * Window shifts, listener -> client: the listener's own, the one we
@@ -81,6 +82,18 @@ struct synguard_flow {
 	u32 l_fin_end;		/* after the listener's FIN, its space */
 	unsigned long created;	/* jiffies */
 	unsigned long closed_at;	/* jiffies, once SG_FL_CLOSED */
+	/*
+	 * Gateway relay (@fwd): the listener is a server behind us, whose
+	 * SYN+ACK comes an RTT after the hand-off. Until then the client's
+	 * segments wait in @held (under its lock, with @held_bytes); @seen
+	 * dates the last segment, for the idle timeout that stands in for
+	 * the local socket the GC cannot look up.
+	 */
+	bool fwd;
+	u32 client_isn;		/* the hand-off SYN's, which answers ack + 1 */
+	struct sk_buff_head held;
+	unsigned int held_bytes;
+	unsigned long seen;	/* jiffies */
 	struct rcu_head rcu;
 };
 
@@ -106,6 +119,8 @@ int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt, bool from_client);
 enum synguard_flow_phase synguard_flow_phase(const struct synguard_flow *f);
+int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb);
+void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f);
 int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 			  const struct synguard_pkt *pkt);
 

@@ -10,6 +10,8 @@
  * closed to it, and SYNs it drops do not count toward the SYN rate.
  * POST_ROUTING, after conntrack has seen the listener's packets: the
  * listener's SYN+ACK is captured, the rest translated into the cookie space.
+ * FORWARD, in gateway mode, last: SYNs to protected servers behind us are
+ * answered with cookies, ACKs without a valid one dropped.
  *
  * Hooks run in softirq context with the RCU read lock held by the netfilter
  * core; that lock protects the per-netns keys, port set and flows.
@@ -24,6 +26,7 @@
 #include <net/xfrm.h>
 #include "engage.h"
 #include "flow.h"
+#include "gateway.h"
 #include "hooks.h"
 #include "icmp.h"
 #include "packet.h"
@@ -34,6 +37,8 @@
 #define HOOK_PRIO_OUT	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
 /* Last before conntrack confirms: a SYN we answer leaves no conntrack entry. */
 #define HOOK_PRIO_LOCAL	(NF_IP_PRI_CONNTRACK_CONFIRM - 1)
+/* Last in FORWARD: after every filter chain (see hook_fwd()). */
+#define HOOK_PRIO_FWD	(NF_IP_PRI_LAST - 1)
 
 static bool port_selected(struct synguard_net *sn, __be16 port)
 {
@@ -97,35 +102,24 @@ static bool kernel_would_take(struct sk_buff *skb,
 }
 
 /*
- * @pkt: parsed up to its fixed TCP header; the options are read only for
- * a SYN we are about to answer.
+ * A SYN to a selected port of a listener (@lsk, local), or of a server
+ * behind us (@lsk NULL), that passed its path's checks. Answer it with a
+ * cookie while engaged, if it is one we may answer: options we understand,
+ * a good checksum, no signature, and for a local listener one the local
+ * kernel would answer with a new connection's SYN+ACK (a forwarded SYN's
+ * server judges the client's ACK in turn).
  */
-static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
-			   struct synguard_pkt *pkt,
-			   const struct nf_hook_state *state)
+static unsigned int answer_syn(struct synguard_net *sn, struct sk_buff *skb,
+			       struct synguard_pkt *pkt,
+			       const struct nf_hook_state *state,
+			       const struct sock *lsk)
 {
 	const struct synguard_keyset *ks;
-	struct sock *lsk;
 	int err;
 
-	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
-		synguard_stat_inc(sn, SG_PASS_OFF);
-		return NF_ACCEPT;
-	}
-	if (!synguard_pkt_dst_local(skb, pkt) || !synguard_pkt_src_ok(skb, pkt))
-		return NF_ACCEPT;
-	if (!port_selected(sn, pkt->th.dest)) {
-		synguard_stat_inc(sn, SG_PASS_PORT);
-		return NF_ACCEPT;
-	}
-	lsk = synguard_pkt_listener(state->net, pkt, state->in);
-	if (!lsk) {
-		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
-		return NF_ACCEPT;
-	}
 	/* Only SYNs we would answer make the rate that engages us. */
 	synguard_stat_inc(sn, SG_SYN_SEEN);
-	if (!synguard_engage(sn, lsk)) {
+	if (!synguard_engage(sn, lsk, ntohs(pkt->th.dest))) {
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
@@ -146,9 +140,9 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_AUTH);
 		return NF_ACCEPT;
 	}
-	if (!kernel_would_take(skb, pkt, lsk))
+	if (lsk && !kernel_would_take(skb, pkt, lsk))
 		return NF_ACCEPT;
-	if (!synguard_syn_is_new(state->net, skb, pkt, state->in)) {
+	if (lsk && !synguard_syn_is_new(state->net, skb, pkt, state->in)) {
 		synguard_stat_inc(sn, SG_PASS_SOCKET);
 		return NF_ACCEPT;
 	}
@@ -176,13 +170,57 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 	return NF_STOLEN;
 }
 
+/*
+ * @pkt: parsed up to its fixed TCP header; the options are read only for
+ * a SYN we are about to answer.
+ */
+static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
+			   struct synguard_pkt *pkt,
+			   const struct nf_hook_state *state)
+{
+	struct sock *lsk;
+
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	if (!synguard_pkt_dst_local(skb, pkt) || !synguard_pkt_src_ok(skb, pkt))
+		return NF_ACCEPT;
+	if (!port_selected(sn, pkt->th.dest)) {
+		synguard_stat_inc(sn, SG_PASS_PORT);
+		return NF_ACCEPT;
+	}
+	lsk = synguard_pkt_listener(state->net, pkt, state->in);
+	if (!lsk) {
+		synguard_stat_inc(sn, SG_PASS_NO_LISTENER);
+		return NF_ACCEPT;
+	}
+	return answer_syn(sn, skb, pkt, state, lsk);
+}
+
 static unsigned int from_client(struct synguard_net *sn,
 				struct synguard_flow *f, struct sk_buff *skb,
 				const struct synguard_pkt *pkt)
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
 		/* Our own injected SYN passes; anything else waits its turn. */
-		return pkt->th.syn && !pkt->th.ack ? NF_ACCEPT : NF_DROP;
+		if (pkt->th.syn && !pkt->th.ack)
+			return NF_ACCEPT;
+		/*
+		 * Locally, on another CPU than the hand-off's: dropped, the
+		 * client retransmits. Behind a gateway the server answers an
+		 * RTT later: the flow holds the client's first flight.
+		 */
+		if (!f->fwd)
+			return NF_DROP;
+		switch (synguard_flow_hold(f, skb)) {
+		case 0:
+			return NF_STOLEN;
+		case -EALREADY:
+			break;		/* established meanwhile: relay it */
+		default:
+			return NF_DROP;
+		}
 	}
 	/* Relayed all the same: the listener reads the options up to there. */
 	if (pkt->opts_bad)
@@ -248,6 +286,12 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	if (IS_ERR(f))
 		return refused(sn, pkt, in, PTR_ERR(f));
 	synguard_inject_syn(skb, pkt, co);
+	/*
+	 * A server behind a gateway (no @lsk): the SYN is on its way there,
+	 * forwarded; this ACK waits in the flow for the server's SYN+ACK.
+	 */
+	if (!lsk)
+		return from_client(sn, f, skb, pkt);
 	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
 		trace_synguard_handoff_fail(sn->net, pkt, -ECONNREFUSED);
 		synguard_flow_del(sn, f);
@@ -316,6 +360,46 @@ cookie_check(const struct synguard_keys *keys, const struct synguard_tuple *t,
 }
 
 /*
+ * Does the ACK @pkt, for no connection we know, carry a valid cookie? If
+ * so @co gets what the cookie carried, else @why says why not (a counter).
+ */
+static bool cookie_valid(struct synguard_net *sn,
+			 const struct synguard_pkt *pkt,
+			 struct synguard_synopts *co, enum synguard_stat *why)
+{
+	const struct synguard_keyset *ks;
+	const struct synguard_keys *keys;
+	struct synguard_tuple t;
+	u32 cookie;
+
+	if (pkt->opts_bad) {
+		*why = SG_MALFORMED;
+		return false;
+	}
+	ks = rcu_dereference(sn->keyset);
+	keys = ack_keys(ks);
+	if (!keys) {
+		*why = SG_COOKIE_EXPIRED;
+		return false;
+	}
+	cookie = ntohl(pkt->th.ack_seq) - 1;
+	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
+	switch (cookie_check(keys, &t, pkt, cookie, co)) {
+	case SYNGUARD_COOKIE_OK:
+		/* Fleet keys: ack_keys() went by the clock already. */
+		if (ks->fleet || !prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
+			return true;
+		fallthrough;
+	case SYNGUARD_COOKIE_EXPIRED:
+		*why = SG_COOKIE_EXPIRED;
+		return false;
+	default:
+		*why = SG_COOKIE_BAD_MAC;
+		return false;
+	}
+}
+
+/*
  * Check the cookie in an ACK for no open socket. @kernel_may: the kernel
  * may own it (its TIME_WAIT socket, or its own syncookies), so an ACK that
  * is not ours goes on to the kernel instead of being dropped.
@@ -325,47 +409,43 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 				 const struct nf_hook_state *state,
 				 const struct sock *lsk, bool kernel_may)
 {
-	const struct synguard_keyset *ks;
-	const struct synguard_keys *keys;
 	struct synguard_synopts co;
-	struct synguard_tuple t;
 	enum synguard_stat why;
-	u32 cookie;
 
-	if (pkt->opts_bad) {
-		why = SG_MALFORMED;
-		goto not_ours;
-	}
-	ks = rcu_dereference(sn->keyset);
-	keys = ack_keys(ks);
-	if (!keys) {
-		why = SG_COOKIE_EXPIRED;
-		goto not_ours;
-	}
-	cookie = ntohl(pkt->th.ack_seq) - 1;
-	synguard_pkt_tuple(pkt, &t, ntohl(pkt->th.seq) - 1);
-	switch (cookie_check(keys, &t, pkt, cookie, &co)) {
-	case SYNGUARD_COOKIE_OK:
-		/* Fleet keys: ack_keys() went by the clock already. */
-		if (ks->fleet || !prev_key_overdue(sn, ks, cookie, pkt->opts.ts))
-			break;
-		fallthrough;
-	case SYNGUARD_COOKIE_EXPIRED:
-		why = SG_COOKIE_EXPIRED;
-		goto not_ours;
-	default:
-		why = SG_COOKIE_BAD_MAC;
-		goto not_ours;
+	if (!cookie_valid(sn, pkt, &co, &why)) {
+		trace_synguard_ack_reject(state->net, pkt, why, kernel_may);
+		if (kernel_may)
+			return NF_ACCEPT;
+		synguard_stat_inc(sn, why);
+		return NF_DROP;
 	}
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
 	return handoff(sn, skb, pkt, &co, lsk, state->in);
+}
 
-not_ours:
-	trace_synguard_ack_reject(state->net, pkt, why, kernel_may);
-	if (kernel_may)
+/*
+ * Gateway relay: an ACK to a protected server behind us, of no flow. As a
+ * local one, in PRE_ROUTING before conntrack: a valid cookie is handed off
+ * (the SYN forwarded to the server, this ACK held until it answers), so
+ * that conntrack and the FORWARD firewall see the server's handshake and
+ * sequence space, as the server does. Anything else goes on: it may be a
+ * segment of a connection opened while we were not engaged, which only
+ * conntrack can tell, in FORWARD (fwd_ack()).
+ */
+static unsigned int gw_on_ack(struct synguard_net *sn, struct sk_buff *skb,
+			      const struct synguard_pkt *pkt,
+			      const struct nf_hook_state *state)
+{
+	struct synguard_synopts co;
+	enum synguard_stat why;
+
+	if (READ_ONCE(sn->cfg.gateway) != SYNGUARD_GW_RELAY ||
+	    !port_selected(sn, pkt->th.dest) ||
+	    !synguard_gw_protected(sn, pkt) ||
+	    !cookie_valid(sn, pkt, &co, &why))
 		return NF_ACCEPT;
-	synguard_stat_inc(sn, why);
-	return NF_DROP;
+	synguard_stat_inc(sn, SG_COOKIE_VALID);
+	return handoff(sn, skb, pkt, &co, NULL, state->in);
 }
 
 /*
@@ -381,9 +461,10 @@ static unsigned int on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	enum synguard_owner owner;
 	struct sock *lsk;
 
-	if (!cookies_expected(sn) ||
-	    !synguard_pkt_to_local(state->net, pkt, state->in))
+	if (!cookies_expected(sn))
 		return NF_ACCEPT;
+	if (!synguard_pkt_to_local(state->net, pkt, state->in))
+		return gw_on_ack(sn, skb, pkt, state);
 	owner = synguard_pkt_owner(state->net, pkt, state->in);
 	if (owner == SYNGUARD_OWNER_OPEN || !port_selected(sn, pkt->th.dest))
 		return NF_ACCEPT;
@@ -570,19 +651,182 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 	return local_parse(sn, skb, state, nr_flows);
 }
 
+/* ---- forwarded traffic: gateway mode ---------------------------------- */
+
+/*
+ * A SYN forwarded to a protected server: answered like a local one, less
+ * what only the server's kernel knows (whether the port listens, a socket
+ * owning the tuple, its policies), which judges the client's ACK in turn.
+ * Stateless, the gateway answers only with fleet keys, that the server's
+ * synguard shares: other cookies would fail there.
+ */
+static unsigned int fwd_syn(struct synguard_net *sn, struct sk_buff *skb,
+			    struct synguard_pkt *pkt,
+			    const struct nf_hook_state *state)
+{
+	if (READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF) {
+		synguard_stat_inc(sn, SG_PASS_OFF);
+		return NF_ACCEPT;
+	}
+	if (!synguard_pkt_src_ok(skb, pkt))
+		return NF_ACCEPT;
+	if (!port_selected(sn, pkt->th.dest)) {
+		synguard_stat_inc(sn, SG_PASS_PORT);
+		return NF_ACCEPT;
+	}
+	/* A DNAT rewrote the address the client knows: see hook_local(). */
+	if (nat_applied(skb))
+		return NF_ACCEPT;
+	/* A relaying gateway checks its cookies itself. */
+	if (READ_ONCE(sn->cfg.gateway) == SYNGUARD_GW_STATELESS &&
+	    !rcu_dereference(sn->keyset)->fleet) {
+		synguard_stat_inc(sn, SG_PASS_NO_SECRET);
+		return NF_ACCEPT;
+	}
+	return answer_syn(sn, skb, pkt, state, NULL);
+}
+
+/*
+ * An ACK forwarded to a protected server, of no connection the gateway
+ * knows it let through (synguard_gw_known()): it must carry a valid
+ * cookie, ours or a fleet peer's. Stateless, the gateway forwards it
+ * untouched and the server's synguard, with the same secret, hands it off
+ * to its listener; anything else is dropped and counted here, before it
+ * costs the server's link. (Relaying, a valid one was handed off in
+ * PRE_ROUTING already.)
+ */
+static unsigned int fwd_ack(struct synguard_net *sn, struct sk_buff *skb,
+			    struct synguard_pkt *pkt,
+			    const struct nf_hook_state *state)
+{
+	struct synguard_synopts co;
+	enum synguard_stat why;
+
+	if (!cookies_expected(sn) || !port_selected(sn, pkt->th.dest) ||
+	    synguard_gw_known(skb) || nat_applied(skb))
+		return NF_ACCEPT;
+	synguard_pkt_parse_opts(skb, pkt);
+	if (cookie_valid(sn, pkt, &co, &why)) {
+		synguard_stat_inc(sn, SG_COOKIE_VALID);
+		return NF_ACCEPT;
+	}
+	trace_synguard_ack_reject(state->net, pkt, why, false);
+	synguard_stat_inc(sn, why);
+	return NF_DROP;
+}
+
+static unsigned int fwd_parse(struct synguard_net *sn, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
+{
+	u8 flags = synguard_pkt_peek_flags(skb, state->pf);
+	struct synguard_pkt pkt;
+
+	/* Only a SYN, or an ACK without RST, may be ours. */
+	if (flags && ((flags & TCPHDR_RST) ||
+		      !(flags & (TCPHDR_SYN | TCPHDR_ACK))))
+		return NF_ACCEPT;
+	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
+	case SYNGUARD_PKT_OTHER:
+		return NF_ACCEPT;
+	case SYNGUARD_PKT_BAD:
+		/* The server would drop it too: spare it, and count it. */
+		if (!synguard_gw_protected(sn, &pkt))
+			return NF_ACCEPT;
+		synguard_stat_inc(sn, SG_MALFORMED);
+		return NF_DROP;
+	case SYNGUARD_PKT_TCP:
+		break;
+	}
+	if (!synguard_gw_protected(sn, &pkt))
+		return NF_ACCEPT;
+	/*
+	 * A relayed flow's segments (our hand-off SYN among them) were
+	 * decided in PRE_ROUTING.
+	 */
+	if (atomic_read(&sn->nr_flows) && synguard_flow_find(sn, &pkt, true))
+		return NF_ACCEPT;
+	if ((tcp_flag_byte(&pkt.th) & SYN_FLAGS) == TCPHDR_SYN)
+		return fwd_syn(sn, skb, &pkt, state);
+	if (pkt.th.ack && !pkt.th.syn && !pkt.th.rst)
+		return fwd_ack(sn, skb, &pkt, state);
+	return NF_ACCEPT;
+}
+
+/*
+ * Gateway mode acts in FORWARD, not PRE_ROUTING: routing has decided the
+ * packet is not ours (local destinations are the local path's), dropped
+ * martian sources and applied rp_filter, and found the route on to the
+ * server; the hook runs after every FORWARD filter chain, so that a
+ * server or port the firewall closes to a source gets no SYN+ACK from us
+ * either, and what it drops costs no cookie; and a DNAT done in
+ * PRE_ROUTING is visible (nat_applied()) and left alone.
+ */
+static unsigned int hook_fwd(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct synguard_net *sn = priv;
+
+	if (READ_ONCE(sn->cfg.gateway) == SYNGUARD_GW_OFF)
+		return NF_ACCEPT;
+	return fwd_parse(sn, skb, state);
+}
+
+/*
+ * A server behind a relaying gateway answered the hand-off SYN of @f:
+ * remember what it announces, for the next SYN+ACK we send in its name.
+ * What our SYN did not offer, its answer cannot tell.
+ */
+static void learn(struct synguard_net *sn, const struct synguard_flow *f,
+		  const struct synguard_pkt *synack)
+{
+	struct synguard_gw_server offered = {
+		.known = SYNGUARD_GW_KNOW_MSS |
+			 (f->client_ws != SYNGUARD_WSCALE_NONE ?
+			  SYNGUARD_GW_KNOW_WSCALE : 0) |
+			 (f->client_sack ? SYNGUARD_GW_KNOW_SACK : 0) |
+			 (f->ts ? SYNGUARD_GW_KNOW_TS : 0),
+	};
+
+	synguard_gw_learn(sn, synack, &offered);
+}
+
 static unsigned int from_listener(struct synguard_net *sn,
 				  struct synguard_flow *f, struct sk_buff *skb,
 				  const struct synguard_pkt *pkt)
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		/*
+		 * From the network, behind a gateway: only an answer to our
+		 * hand-off SYN, which acknowledges it, may end the hand-off.
+		 */
+		if (f->fwd && (!pkt->th.ack ||
+			       ntohl(pkt->th.ack_seq) != f->client_isn + 1))
+			return NF_DROP;
 		if (pkt->th.syn && pkt->th.ack) {
+			if (f->fwd)
+				learn(sn, f, pkt);
 			synguard_flow_establish(sn, f, skb, pkt);
 			consume_skb(skb);
+			/* A server behind a gateway: now its ACK, and data. */
+			if (f->fwd) {
+				synguard_stat_inc(sn, SG_HANDOFF_OK);
+				synguard_flow_release(sn, f);
+			}
 			return NF_STOLEN;
 		}
-		if (pkt->th.rst && !synguard_flow_fix_rst(f, skb, pkt))
-			return NF_ACCEPT;
-		return NF_DROP;
+		if (!pkt->th.rst || synguard_flow_fix_rst(f, skb, pkt))
+			return NF_DROP;
+		/*
+		 * A server behind a gateway refused the hand-off (a closed
+		 * port): the RST goes on to the client, the flow and what it
+		 * holds go now. (A local listener's refusal is seen by
+		 * handoff() itself.)
+		 */
+		if (f->fwd) {
+			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+			synguard_flow_del(sn, f);
+		}
+		return NF_ACCEPT;
 	}
 	synguard_flow_track(f, skb, pkt, false);
 	if (synguard_flow_xlate(f, skb, pkt, false))
@@ -631,6 +875,12 @@ static const struct nf_hook_ops hook_templates[] = {
 		.priority = HOOK_PRIO_LOCAL,
 	},
 	{
+		.hook = hook_fwd,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_FORWARD,
+		.priority = HOOK_PRIO_FWD,
+	},
+	{
 		.hook = hook_out,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
@@ -647,6 +897,12 @@ static const struct nf_hook_ops hook_templates[] = {
 		.pf = NFPROTO_IPV6,
 		.hooknum = NF_INET_LOCAL_IN,
 		.priority = HOOK_PRIO_LOCAL,
+	},
+	{
+		.hook = hook_fwd,
+		.pf = NFPROTO_IPV6,
+		.hooknum = NF_INET_FORWARD,
+		.priority = HOOK_PRIO_FWD,
 	},
 	{
 		.hook = hook_out,

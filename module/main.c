@@ -29,6 +29,7 @@ struct synguard_cfg synguard_defaults = {
 };
 
 char *synguard_default_ports = "";
+char *synguard_default_gw_prefixes = "";
 
 module_param_named(mode, synguard_defaults.mode, int, 0444);
 MODULE_PARM_DESC(mode, "0 off, 1 adaptive (default), 2 always");
@@ -48,12 +49,18 @@ module_param_named(hold, synguard_defaults.hold, int, 0444);
 MODULE_PARM_DESC(hold, "adaptive: seconds engaged after the last look above a low threshold (default 10)");
 module_param_named(ports, synguard_default_ports, charp, 0444);
 MODULE_PARM_DESC(ports, "ports to protect, e.g. \"80,443,8000-8080\"; empty = all");
+module_param_named(gateway, synguard_defaults.gateway, int, 0444);
+MODULE_PARM_DESC(gateway, "forwarded traffic: 0 off (default), 1 stateless front, 2 relay");
+module_param_named(gateway_prefixes, synguard_default_gw_prefixes, charp, 0444);
+MODULE_PARM_DESC(gateway_prefixes, "destinations to protect behind this host, e.g. \"192.0.2.0/24,2001:db8::/64\"; empty = none");
 
 static int __init synguard_init(void)
 {
 	int err;
 
 	err = synguard_cfg_validate(&synguard_defaults);
+	if (!err)
+		err = synguard_gw_prefixes_check(synguard_default_gw_prefixes);
 	if (err) {
 		pr_err("synguard: module parameter out of range\n");
 		return err;

@@ -284,9 +284,15 @@ static int __net_init synguard_net_init(struct net *net)
 	err = synguard_ports_set(sn, synguard_default_ports);
 	if (err)
 		goto free_keys;
-	err = synguard_stats_init(sn);
+	err = synguard_gw_prefixes_set(sn, synguard_default_gw_prefixes);
 	if (err)
 		goto free_ports;
+	err = synguard_gw_cache_init(sn);
+	if (err)
+		goto free_prefixes;
+	err = synguard_stats_init(sn);
+	if (err)
+		goto free_cache;
 	err = synguard_flows_init(sn);
 	if (err)
 		goto free_stats;
@@ -311,6 +317,10 @@ free_flows:
 	synguard_flows_exit(sn);
 free_stats:
 	synguard_stats_exit(sn);
+free_cache:
+	synguard_gw_cache_exit(sn);
+free_prefixes:
+	synguard_gw_prefixes_free(sn);
 free_ports:
 	synguard_ports_free(sn);
 free_keys:
@@ -332,6 +342,8 @@ static void __net_exit synguard_net_exit(struct net *net)
 	synguard_engage_exit(sn);
 	synguard_flows_exit(sn);
 	synguard_stats_exit(sn);
+	synguard_gw_cache_exit(sn);
+	synguard_gw_prefixes_free(sn);
 	synguard_ports_free(sn);
 	kfree_sensitive(rcu_access_pointer(sn->keyset));
 	memzero_explicit(&sn->fleet_secret, sizeof(sn->fleet_secret));

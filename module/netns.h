@@ -9,11 +9,15 @@
 #include <net/netns/generic.h>
 #include "cookie.h"
 #include "fleet.h"
+#include "gateway.h"
 
 #define SYNGUARD_PORTS	65536
 #define SYNGUARD_SRC_BUCKETS	1024
-/* PRE_ROUTING, LOCAL_IN and POST_ROUTING, for IPv4 and IPv6 (hooks.c). */
-#define SYNGUARD_NR_HOOKS	6
+/*
+ * PRE_ROUTING, LOCAL_IN, FORWARD and POST_ROUTING, for IPv4 and IPv6
+ * (hooks.c).
+ */
+#define SYNGUARD_NR_HOOKS	8
 
 enum synguard_mode {
 	SYNGUARD_MODE_OFF = 0,
@@ -33,6 +37,7 @@ struct synguard_cfg {
 	int queue_fill[2];	/* a listener's SYN queue, % of its backlog */
 	int hold;		/* seconds engaged after the last low look */
 	int clock_offset;	/* test knob: seconds added to the fleet clock */
+	int gateway;		/* enum synguard_gw_mode (gateway.h) */
 };
 
 /* Adaptive mode's state; written in softirq by engage.c only. */
@@ -82,6 +87,10 @@ struct synguard_net {
 	struct net *net;
 	struct synguard_cfg cfg;
 	struct synguard_ports __rcu *ports;
+	/* Gateway mode's protected destinations (gateway.c); never NULL. */
+	struct synguard_prefixes __rcu *gw_prefixes;
+	/* What the servers behind a relaying gateway announce (gateway.c). */
+	struct synguard_gw_cache *gw_cache;
 	struct synguard_keyset __rcu *keyset;
 	struct delayed_work rotate_work;
 	/* The fleet secret, if fleet_set; under netns.c's rotate_mutex. */
@@ -113,6 +122,7 @@ struct synguard_net {
 extern unsigned int synguard_net_id;
 extern struct synguard_cfg synguard_defaults;
 extern char *synguard_default_ports;
+extern char *synguard_default_gw_prefixes;
 
 static inline struct synguard_net *synguard_pernet(const struct net *net)
 {

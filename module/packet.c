@@ -477,7 +477,9 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
 
 /*
  * Back the way the SYN came. In a VRF (the SYN arrived on its device, see
- * hook_local()) the route is looked up in the VRF's table.
+ * hook_local()) the route is looked up in the VRF's table. The source is
+ * the address the SYN was sent to: ours, or on a gateway the server's,
+ * which only ANYSRC lets a route have (as for transparent proxies).
  */
 static struct dst_entry *route_v4(struct net *net,
 				  const struct synguard_pkt *syn,
@@ -490,6 +492,7 @@ static struct dst_entry *route_v4(struct net *net,
 		.flowi4_proto = IPPROTO_TCP,
 		.fl4_sport = syn->th.dest,
 		.fl4_dport = syn->th.source,
+		.flowi4_flags = FLOWI_FLAG_ANYSRC,
 	};
 	struct rtable *rt = ip_route_output_key(net, &fl4);
 
@@ -539,20 +542,22 @@ static u8 announced_wscale(const struct synguard_net *sn, u8 client_ws,
  * @lsk, by the rules of tcp_openreq_init_rwin() and
  * tcp_select_initial_window() (not exported to modules on every kernel):
  * the scale covers the largest window the socket may ever advertise, the
- * first window is the buffer space, rounded to whole segments.
+ * first window is the buffer space, rounded to whole segments. @lsk NULL
+ * (a server behind a gateway): a listener with this namespace's default
+ * buffers, and a first window of 64 KiB.
  */
-static void listener_window(const struct sock *lsk,
+static void listener_window(const struct net *net, const struct sock *lsk,
 			    const struct dst_entry *dst, u32 mss, bool ws_ok,
 			    u32 *wnd, u8 *ws)
 {
-	const struct net *net = sock_net(lsk);
-	u32 space = max(tcp_full_space(lsk), 0);
-	u32 clamp = READ_ONCE(tcp_sk(lsk)->window_clamp);
+	u32 space = lsk ? max(tcp_full_space(lsk), 0) : U16_MAX;
+	u32 clamp = lsk ? READ_ONCE(tcp_sk(lsk)->window_clamp) : 0;
 	u32 init_segs = dst_metric(dst, RTAX_INITRWND);
 
 	if (!clamp)
 		clamp = dst_metric(dst, RTAX_WINDOW);
-	if ((lsk->sk_userlocks & SOCK_RCVBUF_LOCK) && (clamp > space || !clamp))
+	if (lsk && (lsk->sk_userlocks & SOCK_RCVBUF_LOCK) &&
+	    (clamp > space || !clamp))
 		clamp = space;
 	if (!clamp)
 		clamp = U16_MAX << TCP_MAX_WSCALE;
@@ -574,17 +579,29 @@ static void listener_window(const struct sock *lsk,
 	*ws = clamp_t(int, ilog2(space) - 15, 0, TCP_MAX_WSCALE);
 }
 
+/* Does the server say @what (a SYNGUARD_GW_KNOW_* bit)? Else @fallback. */
+static bool learned(const struct synguard_gw_server *srv, u8 what, bool said,
+		    bool fallback)
+{
+	return srv && (srv->known & what) ? said : fallback;
+}
+
 /*
  * Announce what the listener itself would: MSS from the route clamped by
  * TCP_MAXSEG, the window and scale the kernel computes for the listener's
- * receive buffer. The sysctls override MSS and scale.
+ * receive buffer. The sysctls override MSS and scale. @mss_dst: the route
+ * whose MSS the listener announces, the one back to the client; on a
+ * gateway (@lsk NULL) the one on to the server, the link the server has.
+ * @srv: on a relaying gateway, what the server announced last, which wins
+ * over this host's settings.
  */
 static void synack_opts(const struct synguard_net *sn,
 			const struct synguard_tcpopt *copts,
 			const struct sock *lsk, const struct dst_entry *dst,
+			const struct dst_entry *mss_dst,
+			const struct synguard_gw_server *srv,
 			struct synguard_seg *seg)
 {
-	const struct tcp_sock *tp = tcp_sk(lsk);
 	struct net *net = sn->net;
 	struct synguard_tcpopt *o = &seg->opts;
 	int cfg_mss = READ_ONCE(sn->cfg.mss);
@@ -592,19 +609,29 @@ static void synack_opts(const struct synguard_net *sn,
 	bool ws_ok;
 	u8 ws;
 
-	mss = dst_metric_advmss(dst);
-	user_mss = READ_ONCE(tp->rx_opt.user_mss);
+	mss = dst_metric_advmss(mss_dst);
+	if (srv && (srv->known & SYNGUARD_GW_KNOW_MSS))
+		mss = srv->mss;
+	user_mss = lsk ? READ_ONCE(tcp_sk(lsk)->rx_opt.user_mss) : 0;
 	if (user_mss && user_mss < mss)
 		mss = user_mss;
 	o->mss = cfg_mss ? cfg_mss : mss;
-	o->sack_ok = copts->sack_ok && READ_ONCE(net->ipv4.sysctl_tcp_sack);
-	o->ts = copts->ts && READ_ONCE(net->ipv4.sysctl_tcp_timestamps);
+	o->sack_ok = copts->sack_ok &&
+		     learned(srv, SYNGUARD_GW_KNOW_SACK, srv && srv->sack,
+			     READ_ONCE(net->ipv4.sysctl_tcp_sack));
+	o->ts = copts->ts &&
+		learned(srv, SYNGUARD_GW_KNOW_TS, srv && srv->ts,
+			READ_ONCE(net->ipv4.sysctl_tcp_timestamps));
 	/* tsval is set with the cookie, in synguard_send_synack(). */
 	o->tsecr = o->ts ? copts->tsval : 0;
 	ws_ok = copts->wscale != SYNGUARD_WSCALE_NONE &&
-		READ_ONCE(net->ipv4.sysctl_tcp_window_scaling);
-	listener_window(lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
+		learned(srv, SYNGUARD_GW_KNOW_WSCALE,
+			srv && srv->wscale != SYNGUARD_WSCALE_NONE,
+			READ_ONCE(net->ipv4.sysctl_tcp_window_scaling));
+	listener_window(net, lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
 			ws_ok, &wnd, &ws);
+	if (ws_ok && srv && (srv->known & SYNGUARD_GW_KNOW_WSCALE))
+		ws = srv->wscale;
 	o->wscale = announced_wscale(sn, copts->wscale,
 				     ws_ok ? ws : SYNGUARD_WSCALE_NONE);
 	seg->window = min_t(u32, wnd, U16_MAX);
@@ -635,10 +662,12 @@ int synguard_handoff_wscale(struct synguard_net *sn,
 	};
 	struct synguard_seg seg = {};
 	struct dst_entry *dst = route(sn->net, ack, in);
+	struct synguard_gw_server srv;
+	bool known = !lsk && synguard_gw_recall(sn, ack, &srv);
 
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	synack_opts(sn, &copts, lsk, dst, &seg);
+	synack_opts(sn, &copts, lsk, dst, dst, known ? &srv : NULL, &seg);
 	dst_release(dst);
 	*ws = seg.opts.wscale;
 	return 0;
@@ -656,18 +685,20 @@ static void seg_untrack(struct sk_buff *skb)
  * Would the listener's kernel agree to ECN for this SYN? The rules of
  * tcp_ecn_create_request(): the SYN asks with ECE and CWR and is not itself
  * ECN-capable (unless it sets the reserved bit of AccECN), and the sysctl or
- * the route allows it; or the listener's congestion control needs ECN.
+ * the route allows it; or the listener's congestion control needs ECN. On
+ * a gateway (@lsk NULL), by this namespace's sysctl and routes.
  */
-static bool synack_ecn(const struct synguard_pkt *syn, const struct sock *lsk,
-		       const struct dst_entry *dst)
+static bool synack_ecn(const struct net *net, const struct synguard_pkt *syn,
+		       const struct sock *lsk, const struct dst_entry *dst)
 {
 	u32 ecn_dst = dst_feature(dst, DST_FEATURE_ECN_MASK);
-	bool ecn_ok = READ_ONCE(sock_net(lsk)->ipv4.sysctl_tcp_ecn) || ecn_dst;
+	bool ecn_ok = READ_ONCE(net->ipv4.sysctl_tcp_ecn) || ecn_dst;
 	bool ect = !INET_ECN_is_not_ect(syn->tos);
 
 	if (!syn->th.ece || !syn->th.cwr)
 		return false;
-	return ((!ect || syn->th.res1) && ecn_ok) || tcp_ca_needs_ecn(lsk) ||
+	return ((!ect || syn->th.res1) && ecn_ok) ||
+	       (lsk && tcp_ca_needs_ecn(lsk)) ||
 	       (ecn_dst & DST_FEATURE_ECN_CA);
 }
 
@@ -676,7 +707,8 @@ static bool synack_ecn(const struct synguard_pkt *syn, const struct sock *lsk,
  * then the 64 bits carry what the ISN alone cannot (the exact MSS, the
  * scale we announced, ECN, when we sent the SYN+ACK).
  */
-static void synack_cookie(const struct synguard_pkt *syn,
+static void synack_cookie(const struct net *net,
+			  const struct synguard_pkt *syn,
 			  const struct sock *lsk, const struct dst_entry *dst,
 			  const struct synguard_keys *keys,
 			  struct synguard_seg *seg)
@@ -693,7 +725,7 @@ static void synack_cookie(const struct synguard_pkt *syn,
 		seg->seq = synguard_cookie_make(keys, &t, &co);
 		return;
 	}
-	co.ecn = synack_ecn(syn, lsk, dst);
+	co.ecn = synack_ecn(net, syn, lsk, dst);
 	co.aws = seg->opts.wscale;
 	co.time = synguard_ts_now();
 	synguard_cookie_make_ts(keys, &t, &co, &seg->seq, &seg->opts.tsval);
@@ -736,7 +768,9 @@ static int seg_send(struct synguard_net *sn, u8 family,
 
 /*
  * Answer the SYN @skb with a cookie SYN+ACK, in the SYN's own buffer when
- * it can (see seg_send() for the result and what becomes of @skb).
+ * it can (see seg_send() for the result and what becomes of @skb). For a
+ * local @listener; NULL on a gateway, where @skb is a SYN being forwarded
+ * to a server behind us (its route, skb_dst(), leads there).
  */
 int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 			 const struct synguard_pkt *syn,
@@ -752,18 +786,24 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 		.ack = ntohl(syn->th.seq) + 1,
 		.flags = TCPHDR_SYN | TCPHDR_ACK,
 	};
+	struct synguard_gw_server srv;
 	struct dst_entry *dst;
+	bool known = !listener && READ_ONCE(sn->cfg.gateway) ==
+				  SYNGUARD_GW_RELAY &&
+		     synguard_gw_recall(sn, syn, &srv);
 
 	dst = route(sn->net, syn, in);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	synack_opts(sn, &syn->opts, listener, dst, &seg);
+	synack_opts(sn, &syn->opts, listener, dst,
+		    listener ? dst : skb_dst(skb) ?: dst, known ? &srv : NULL,
+		    &seg);
 	/*
 	 * Our tsval is the cookie's second word, not a clock: the relay maps
 	 * the listener's clock onto it so that the client's view runs on from
 	 * it in real time (synguard_flow_establish()).
 	 */
-	synack_cookie(syn, listener, dst, keys, &seg);
+	synack_cookie(sn->net, syn, listener, dst, keys, &seg);
 
 	return seg_send(sn, syn->family, &seg, dst, skb);
 }

@@ -34,6 +34,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_GC_REAPED] = "gc_reaped",
 	[SG_ENGAGE_ON] = "engage_on",
 	[SG_ICMP_XLATE] = "icmp_xlate",
+	[SG_PASS_NO_SECRET] = "pass_no_secret",
 };
 
 /*

@@ -29,6 +29,7 @@ enum synguard_stat {
 	SG_GC_REAPED,		/* flows freed because their socket was gone */
 	SG_ENGAGE_ON,		/* times adaptive mode engaged */
 	SG_ICMP_XLATE,		/* ICMP errors quoting a relayed segment, translated */
+	SG_PASS_NO_SECRET,	/* forwarded SYNs passed: gateway without a secret */
 	SG_STAT_MAX
 };
 

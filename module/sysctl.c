@@ -25,6 +25,8 @@ enum {
 	CTL_HOLD,
 	CTL_SECRET,
 	CTL_CLOCK_OFFSET,
+	CTL_GATEWAY,
+	CTL_GW_PREFIXES,
 	CTL_COUNT
 };
 
@@ -39,6 +41,7 @@ static const int pct_min = 1, pct_max = 100;
 static const int rate_max = 100000000;
 static const int hold_min = 1, hold_max = 3600;
 static const int offset_min = -3600, offset_max = 3600;
+static const int gateway_max = SYNGUARD_GW_RELAY;
 
 /* Serialises writers of the port set; readers use RCU. */
 static DEFINE_MUTEX(ports_mutex);
@@ -66,7 +69,8 @@ int synguard_cfg_validate(const struct synguard_cfg *cfg)
 	    !pair_ok(cfg->syn_rate, 0, rate_max) ||
 	    !pair_ok(cfg->queue_fill, pct_min, pct_max) ||
 	    !in(cfg->hold, hold_min, hold_max) ||
-	    !in(cfg->clock_offset, offset_min, offset_max))
+	    !in(cfg->clock_offset, offset_min, offset_max) ||
+	    !in(cfg->gateway, 0, gateway_max))
 		return -EINVAL;
 	return 0;
 }
@@ -336,6 +340,38 @@ static int proc_clock_offset(SYNGUARD_CTL_CONST struct ctl_table *table,
 	return synguard_keys_set_offset(sn, val);
 }
 
+/*
+ * The gateway's protected destinations: one write, whole, at offset 0 (a
+ * list cut in two by a continued write would half-apply); a bad list is
+ * -EINVAL and changes nothing. Reads print the list as parsed.
+ */
+static int proc_gw_prefixes(SYNGUARD_CTL_CONST struct ctl_table *table,
+			    int write, void *buffer, size_t *lenp,
+			    loff_t *ppos)
+{
+	struct synguard_net *sn = table->data;
+	struct ctl_table tmp = { .maxlen = SYNGUARD_GW_PREFIXES_TEXT + 1 };
+	char *text;
+	int err;
+
+	if (write && (*ppos || *lenp > SYNGUARD_GW_PREFIXES_TEXT))
+		return -EINVAL;
+	text = kzalloc(tmp.maxlen, GFP_KERNEL);
+	if (!text)
+		return -ENOMEM;
+	tmp.data = text;
+	if (write) {
+		err = proc_dostring(&tmp, 1, buffer, lenp, ppos);
+		if (!err)
+			err = synguard_gw_prefixes_set(sn, text);
+	} else {
+		synguard_gw_prefixes_format(sn, text, tmp.maxlen);
+		err = proc_dostring(&tmp, 0, buffer, lenp, ppos);
+	}
+	kfree(text);
+	return err;
+}
+
 #define CTL_INT(_name, _handler, _min, _max)			\
 	{							\
 		.procname = _name,				\
@@ -383,6 +419,13 @@ static const struct ctl_table ctl_template[CTL_COUNT + SYNGUARD_CTL_SENTINEL] = 
 	},
 	[CTL_CLOCK_OFFSET] = CTL_INT("fleet_clock_offset", proc_clock_offset,
 				     &offset_min, &offset_max),
+	[CTL_GATEWAY] = CTL_INT("gateway", proc_dointvec_minmax, SYSCTL_ZERO,
+				&gateway_max),
+	[CTL_GW_PREFIXES] = {
+		.procname = "gateway_prefixes",
+		.mode = 0644,
+		.proc_handler = proc_gw_prefixes,
+	},
 };
 
 int synguard_sysctl_init(struct synguard_net *sn)
@@ -403,6 +446,8 @@ int synguard_sysctl_init(struct synguard_net *sn)
 	t[CTL_HOLD].data = &sn->cfg.hold;
 	t[CTL_SECRET].data = sn;
 	t[CTL_CLOCK_OFFSET].data = &sn->cfg.clock_offset;
+	t[CTL_GATEWAY].data = &sn->cfg.gateway;
+	t[CTL_GW_PREFIXES].data = sn;
 
 	sn->sysctl_hdr = synguard_register_net_sysctl(sn->net, "net/synguard",
 						      t, CTL_COUNT);

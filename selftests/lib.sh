@@ -435,6 +435,46 @@ sys.exit(0 if good else 1)
 # echo_roundtrip NS ADDR PORT: one connection echoes 64 KiB intact.
 echo_roundtrip() { echo_client "$1" "$2" "$3" /dev/null; }
 
+# http_server_start NS PORT DIR [BACKLOG]: python3's threaded HTTP server
+# for DIR in NS, on every address (IPv4 and IPv6) with a listen backlog of
+# BACKLOG (16), in the background and tracked; waits until it listens. Its
+# errors go to $tmpd/http-PORT.err when the test has a $tmpd.
+http_server_start() {
+	local err=/dev/null
+	[ -n "${tmpd:-}" ] && err="$tmpd/http-$2.err"
+	ip netns exec "$1" python3 -c '
+import functools, http.server, socket, sys
+class Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    request_queue_size = int(sys.argv[3])
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+Server(("::", int(sys.argv[1])),
+       functools.partial(Handler, directory=sys.argv[2])).serve_forever()
+' "$2" "$3" "${4:-16}" 2>>"$err" &
+	bg_track $!
+	wait_port_listen "$1" "$2"
+}
+
+# tcp_probe NS ADDR PORT: connect from NS, send 5 bytes and read; print
+# what happened: "data", "eof", "reset" (a RST, whether connect() or the
+# send or read met it), "refused" or the error's name.
+tcp_probe() {
+	ip netns exec "$1" python3 -c '
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+    s.sendall(b"hello")
+    print("data" if s.recv(16) else "eof")
+except ConnectionRefusedError:
+    print("refused")
+except (ConnectionResetError, BrokenPipeError):
+    print("reset")
+except OSError as e:
+    print(type(e).__name__)
+' "$2" "$3"
+}
+
 # ------------------------------------------------------------- module
 
 # Which module the tests load. Under vm-run, $SYNGUARD_KO is the one built

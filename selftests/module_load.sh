@@ -28,7 +28,8 @@ for field in license description version; do
 done
 [ "$(modinfo -F license "$SYNGUARD_KO")" = GPL ]
 ksft_check $? "license is GPL"
-for p in mode msl ports max_flows mss wscale syn_rate queue_fill hold; do
+for p in mode msl ports max_flows mss wscale syn_rate queue_fill hold gateway \
+	gateway_prefixes; do
 	modinfo -F parm "$SYNGUARD_KO" | grep -q "^$p:"
 	ksft_check $? "module parameter $p is documented"
 done
