@@ -25,6 +25,8 @@
 
 static struct kmem_cache *flow_cache;
 static atomic_long_t flows_live;	/* allocations minus frees, all netns */
+/* What the flows hold for gateway servers, in truesize (HOLD_TOTAL). */
+static atomic_long_t held_total;
 
 static const struct rhashtable_params flow_params = {
 	.head_offset = offsetof(struct synguard_flow, node),
@@ -45,14 +47,18 @@ void synguard_flow_cache_exit(void)
 {
 	WARN(atomic_long_read(&flows_live), "synguard: %ld flows leaked\n",
 	     atomic_long_read(&flows_live));
+	WARN(atomic_long_read(&held_total), "synguard: %ld held bytes unaccounted\n",
+	     atomic_long_read(&held_total));
 	kmem_cache_destroy(flow_cache);
 }
 
 static void flow_free(struct synguard_flow *f)
 {
 	/* Softirq (an RCU callback) or process context: both may free skbs. */
-	if (f->fwd)
+	if (f->fwd) {
 		skb_queue_purge(&f->held);
+		atomic_long_sub(f->held_bytes, &held_total);
+	}
 	kmem_cache_free(flow_cache, f);
 	atomic_long_dec(&flows_live);
 }
@@ -498,9 +504,25 @@ int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 
 /* ---- gateway relay: the client's segments during the hand-off -------- */
 
-/* What a flow holds for the server at most: the client's first flight. */
+/*
+ * What a flow holds for the server at most: the client's first flight, in
+ * memory (truesize) terms. And what all flows of every namespace hold at
+ * most: 65536 flows of a flood whose server never answers must not pin
+ * gigabytes for their second (a module-wide atomic, written only by
+ * segments that arrive during a gateway hand-off).
+ */
 #define HOLD_SEGS	16
-#define HOLD_BYTES	(64 * 1024)
+#define HOLD_BYTES	(128 * 1024)
+#define HOLD_TOTAL	(32L << 20)
+
+/* Charge @size bytes to every flow's total: false if it would pass it. */
+static bool held_charge(unsigned int size)
+{
+	if (atomic_long_add_return(size, &held_total) <= HOLD_TOTAL)
+		return true;
+	atomic_long_sub(size, &held_total);
+	return false;
+}
 
 /*
  * Hold a client segment (from PRE_ROUTING, before conntrack: it has no
@@ -518,8 +540,9 @@ int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb)
 	if (synguard_flow_state(f) != SG_FLOW_HANDOFF) {
 		err = -EALREADY;
 	} else if (skb_queue_len(&f->held) < HOLD_SEGS &&
-		   f->held_bytes + skb->len <= HOLD_BYTES) {
-		f->held_bytes += skb->len;
+		   f->held_bytes + skb->truesize <= HOLD_BYTES &&
+		   held_charge(skb->truesize)) {
+		f->held_bytes += skb->truesize;
 		/* Its device may go while it waits: found again by index. */
 		skb->dev = NULL;
 		__skb_queue_tail(&f->held, skb);
@@ -547,6 +570,7 @@ void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 	__skb_queue_head_init(&q);
 	spin_lock_irqsave(&f->held.lock, flags);
 	skb_queue_splice_init(&f->held, &q);
+	atomic_long_sub(f->held_bytes, &held_total);
 	f->held_bytes = 0;
 	spin_unlock_irqrestore(&f->held.lock, flags);
 	while ((skb = __skb_dequeue(&q))) {

@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <net/ipv6.h>
+#include <net/tcp.h>
 #include <net/netfilter/nf_conntrack.h>
 #include "gateway.h"
 #include "netns.h"
@@ -254,7 +255,12 @@ void synguard_gw_learn(struct synguard_net *sn,
 	};
 	unsigned long flags;
 
-	if (!o->mss)
+	/*
+	 * An MSS no TCP could use is not learned: our SYN+ACKs would announce
+	 * it, and the window is rounded down to a multiple of it less the
+	 * timestamp option (a divisor of 0 or a wrapped one).
+	 */
+	if (o->mss < TCP_MIN_MSS || o->mss > SYNGUARD_GW_MSS_MAX)
 		learned.known &= ~SYNGUARD_GW_KNOW_MSS;
 	write_seqlock_irqsave(&s->lock, flags);
 	/*

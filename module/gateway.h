@@ -63,6 +63,9 @@ struct synguard_gw_server {
 
 #define SYNGUARD_GW_KNOW_ALL	15
 
+/* The largest MSS learned: a 64 KiB IPv4 datagram less its headers. */
+#define SYNGUARD_GW_MSS_MAX	65495
+
 /* The cache: a small table, one server a slot, the last one in wins. */
 #define SYNGUARD_GW_SERVERS	256
 

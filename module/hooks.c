@@ -800,7 +800,8 @@ static unsigned int from_listener(struct synguard_net *sn,
 		 * hand-off SYN, which acknowledges it, may end the hand-off.
 		 */
 		if (f->fwd && (!pkt->th.ack ||
-			       ntohl(pkt->th.ack_seq) != f->client_isn + 1))
+			       ntohl(pkt->th.ack_seq) != f->client_isn + 1 ||
+			       !synguard_pkt_via_route(sn->net, skb, pkt)))
 			return NF_DROP;
 		if (pkt->th.syn && pkt->th.ack) {
 			if (f->fwd)

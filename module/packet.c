@@ -562,7 +562,7 @@ static void listener_window(const struct net *net, const struct sock *lsk,
 	if (!clamp)
 		clamp = U16_MAX << TCP_MAX_WSCALE;
 	space = min(space, clamp);
-	if (space > mss)
+	if (mss && space > mss)
 		space = rounddown(space, mss);
 	*wnd = space;
 	if (READ_ONCE(net->ipv4.sysctl_tcp_workaround_signed_windows))
@@ -641,6 +641,33 @@ static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
 			       const struct net_device *in)
 {
 	return is_v4(pkt) ? route_v4(net, pkt, in) : route_v6(net, pkt, in);
+}
+
+/*
+ * Did @skb come in through the interface by which the route back to its
+ * source (@pkt's) leaves? A strict reverse-path check, for the one packet
+ * that must come from a server behind a gateway: its answer to a hand-off
+ * SYN, whose ack number the client chose (its ISN), so a client could
+ * otherwise forge it through the gateway. Interfaces enslaved to one VRF
+ * count as one. Called under RCU (a netfilter hook).
+ */
+bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
+			    const struct synguard_pkt *pkt)
+{
+	struct net_device *in = dev_get_by_index_rcu(net, skb->skb_iif);
+	struct dst_entry *dst;
+	bool ok;
+
+	if (!in)
+		return false;
+	dst = route(net, pkt, in);
+	if (IS_ERR(dst))
+		return false;
+	ok = dst->dev == in ||
+	     (netif_is_l3_master(dst->dev) &&
+	      l3mdev_master_ifindex_rcu(in) == dst->dev->ifindex);
+	dst_release(dst);
+	return ok;
 }
 
 /*

@@ -72,6 +72,8 @@ bool synguard_pkt_to_local(struct net *net, const struct synguard_pkt *pkt,
 			   const struct net_device *in);
 bool synguard_pkt_dst_local(const struct sk_buff *skb,
 			    const struct synguard_pkt *pkt);
+bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
+			    const struct synguard_pkt *pkt);
 bool synguard_pkt_src_ok(const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt);
 struct sock *synguard_pkt_listener(struct net *net,

@@ -361,9 +361,14 @@ static int proc_gw_prefixes(SYNGUARD_CTL_CONST struct ctl_table *table,
 		return -ENOMEM;
 	tmp.data = text;
 	if (write) {
-		err = proc_dostring(&tmp, 1, buffer, lenp, ppos);
+		/*
+		 * The whole write, newlines and all (proc_dostring() would stop
+		 * at the first one and apply the list's first line only).
+		 */
+		memcpy(text, buffer, *lenp);
+		err = synguard_gw_prefixes_set(sn, text);
 		if (!err)
-			err = synguard_gw_prefixes_set(sn, text);
+			*ppos += *lenp;
 	} else {
 		synguard_gw_prefixes_format(sn, text, tmp.maxlen);
 		err = proc_dostring(&tmp, 0, buffer, lenp, ppos);

@@ -9,7 +9,8 @@
 #
 #  s. The sysctls: gateway_prefixes reads empty; junk, /33, /129, host
 #     bits set, a half-good list and 65 prefixes are EINVAL and change
-#     nothing; a good list reads back as parsed. gateway 3 and -1: EINVAL.
+#     nothing; a good list reads back as parsed, one a line too (a bad
+#     line refuses the whole write). gateway 3 and -1: EINVAL.
 #  0. gateway=0: a connection through the gateway is the server's own
 #     synguard's (its cookie_sent moves, the gateway's not).
 #  1. gateway=1 without a secret on the gateway: SYNs pass (pass_no_secret),
@@ -104,11 +105,14 @@ echo_server_start "$server" :: $PORT || { ksft_fail "echo server"; exit "$ksft_f
 
 # ---------------------------------------------------------- s. the sysctls
 
-# sysw NS NAME VALUE: write, print "ok", "EINVAL" or the error.
+# sysw NS NAME VALUE: write, print "ok", "EINVAL" or the error. One
+# write(2) of VALUE and a newline, through dd (bash's echo writes a line
+# at a time, which would make a list over two lines two writes).
 sysw() {
 	local err
 	# shellcheck disable=SC2016 # a script for bash -c
-	err=$(ip netns exec "$1" bash -c 'echo "$1" >"$2"' bash "$3" "$SYS/$2" 2>&1)
+	err=$(ip netns exec "$1" bash -c 'printf "%s\n" "$1" |
+		dd of="$2" bs=64k iflag=fullblock status=none' bash "$3" "$SYS/$2" 2>&1)
 	case "$err" in
 	"") echo ok ;;
 	*"Invalid argument"*) echo EINVAL ;;
@@ -130,6 +134,14 @@ r=$(sysw "$gateway" gateway_prefixes "$PREFIXES")
 got=$(sysr "$gateway" gateway_prefixes)
 [ "$r" = ok ] && [ "$got" = "10.0.2.0/24,fd00:10:0:2::/64" ]
 ksft_check $? "s: gateway_prefixes '$PREFIXES' reads back as '$got' ($r)"
+# A list over several lines is one write: taken whole, or refused whole.
+r=$(sysw "$gateway" gateway_prefixes $'10.0.2.0/24\njunk')
+[ "$r" = EINVAL ] && [ "$(sysr "$gateway" gateway_prefixes)" = "$got" ]
+ksft_check $? "s: a list whose second line is junk is refused, nothing changes ($r)"
+r=$(sysw "$gateway" gateway_prefixes $'fd00:10:0:2::/64\n10.0.2.0/24')
+[ "$r" = ok ] && [ "$(sysr "$gateway" gateway_prefixes)" = "fd00:10:0:2::/64,10.0.2.0/24" ]
+ksft_check $? "s: one prefix a line: every line taken ($r)"
+r=$(sysw "$gateway" gateway_prefixes "$PREFIXES")
 for bad in 3 -1; do
 	r=$(sysw "$gateway" gateway "$bad")
 	[ "$r" = EINVAL ] && [ "$(sysr "$gateway" gateway)" = 0 ]
