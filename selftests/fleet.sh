@@ -269,7 +269,14 @@ handshake() {
 	busywait 5000 handoffs_ge 1
 	# At least one, not exactly one: the client's leftover segments of case
 	# b carry A's cookies, which B accepts too once it has A's secret.
-	expect_delta "$srvb" handoff_ok -ge 1 "$1"
+	expect_delta "$srvb" handoff_ok -ge 1 "$1" && return
+	# What B made of the ACK, for the record.
+	ksft_info "$1: B: cookie_valid +$(sg_delta "$srvb" cookie_valid)," \
+		"cookie_expired +$(sg_delta "$srvb" cookie_expired)," \
+		"cookie_bad_mac +$(sg_delta "$srvb" cookie_bad_mac)," \
+		"handoff_fail +$(sg_delta "$srvb" handoff_fail); now $(clock 0 "$(date +%s.%N)")"
+	sg_dump "$srvb" >&2
+	return 1
 }
 # clock OFFSET T: epoch.phase of time T (date +%s.%N) plus OFFSET seconds.
 clock() { awk -v t="$2" -v o="$1" -v m=$MSL 'BEGIN { t += o; e = int(t / m); printf "%d.%.2f", e, t - e * m }'; }
