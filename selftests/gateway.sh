@@ -89,12 +89,7 @@ if [ "$SYNGUARD_INSTALLED" = 0 ] && load_synguard_deps; then
 	done
 fi
 # shellcheck disable=SC2086 # the parameters, one word each
-if load_synguard $PARAMS; then
-	ksft_pass "insmod synguard $PARAMS"
-else
-	ksft_fail "insmod synguard $PARAMS"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit $PARAMS
 dmesg_mark
 tmpd=$(mktemp -d)
 mkdir "$tmpd/www"

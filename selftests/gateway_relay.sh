@@ -89,12 +89,7 @@ setup_ns client gateway server || exit
 } || skip_test "cannot build the topology"
 
 # shellcheck disable=SC2086 # the parameters, one word each
-if load_synguard $PARAMS; then
-	ksft_pass "insmod synguard $PARAMS"
-else
-	ksft_fail "insmod synguard $PARAMS"
-	exit "$ksft_fail"
-fi
+load_synguard_or_exit $PARAMS
 dmesg_mark
 tmpd=$(mktemp -d)
 mkdir "$tmpd/www"
