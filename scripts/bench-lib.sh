@@ -129,14 +129,17 @@ bench_keep() {
 
 # ----------------------------------------------------------- guest side
 
-# bench_synproxy NS ADDR PROBE_PORT PORTS: nft SYNPROXY in front of the
-# listeners of NS on PORTS (an nft set body, e.g. "8080, 5201"), matched
-# to the server: the MSS and window scale it announces are read from a
-# connection held open to ADDR:PROBE_PORT (bash's /dev/tcp: no exec). SYNs
-# are notracked, so conntrack never sees them; tcp_loose=0, so an ACK
-# without a connection is SYNPROXY's to check.
+# bench_synproxy NS ADDR PROBE_PORT PORTS [GATEWAY_NS]: nft SYNPROXY in
+# front of the listeners of NS on PORTS (an nft set body, e.g. "8080,
+# 5201"), matched to the server: the MSS and window scale it announces are
+# read from a connection held open to ADDR:PROBE_PORT (bash's /dev/tcp: no
+# exec). SYNs are notracked, so conntrack never sees them; tcp_loose=0, so
+# an ACK without a connection is SYNPROXY's to check. With GATEWAY_NS,
+# SYNPROXY runs there, in the FORWARD hook, for the server NS behind it
+# (bench_gw_ns): the setup SYNPROXY's documentation gives for a firewall.
 bench_synproxy() {
-	local ns=$1 addr=$2 probe=$3 ports=$4 fd line ws='' mss=''
+	local ns=$1 addr=$2 probe=$3 ports=$4 fw=${5:-$1} hook=input fd line ws='' mss=''
+	[ "$fw" = "$ns" ] || hook=forward
 	exec {fd}<>"/dev/tcp/$addr/$probe" || return 1
 	line=$(ip netns exec "$ns" ss -Htni state established "( sport = :$probe )")
 	exec {fd}>&-
@@ -146,22 +149,65 @@ bench_synproxy() {
 		log "cannot read the server's options: $line"
 		return 1
 	fi
-	ip netns exec "$ns" nft -f - <<-NFT || return 1
+	ip netns exec "$fw" nft -f - <<-NFT || return 1
 	table inet bench_synproxy {
 		chain pre {
 			type filter hook prerouting priority raw; policy accept;
 			tcp dport { $ports } tcp flags & (fin | syn | rst | ack) == syn notrack
 		}
-		chain in {
-			type filter hook input priority filter; policy accept;
+		chain filter {
+			type filter hook $hook priority filter; policy accept;
 			tcp dport { $ports } ct state { invalid, untracked } synproxy mss $mss wscale $ws timestamp sack-perm
 			ct state invalid drop
 		}
 	}
 	NFT
-	ip netns exec "$ns" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
-	rec setup synproxy "mss=$mss" "wscale=$ws" "rule=nft_synproxy_notrack_syn"
-	log "synproxy: mss $mss wscale $ws"
+	ip netns exec "$fw" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
+	rec setup "$([ "$hook" = input ] && echo synproxy || echo gw-synproxy)" "mss=$mss" \
+		"wscale=$ws" "rule=nft_synproxy_notrack_syn_$hook"
+	log "synproxy ($hook): mss $mss wscale $ws"
+}
+
+# bench_gw_ns I: a gateway and a server behind it, for the configuration
+# numbered I (its veth names and addresses): the root namespace (the
+# client side) "bcI" 10.0.I.1 --- 10.0.I.2 "bsI" gateway "bgI" 10.1.I.1
+# --- 10.1.I.2 "bvI" server. The root namespace routes 10.1.I.0/24 via
+# the gateway; the gateway's default route leads back to the root
+# namespace (SYN+ACKs to a flood's spoofed sources end there, no
+# neighbour entry made per source), the server's to the gateway. The
+# gateway forwards, rp_filter off (the flood's sources are off-link).
+# Sets BENCH_GW (the gateway's namespace) and BENCH_GW_SRV (the server's).
+bench_gw_ns() {
+	local i=$1 gw srv
+	setup_ns gw srv || return 1
+	# shellcheck disable=SC2154 # set by setup_ns
+	BENCH_GW=$gw BENCH_GW_SRV=$srv
+	ip link add "bc$i" type veth peer name "bs$i" netns "$gw" &&
+		ip addr add "10.0.$i.1/24" dev "bc$i" && ip link set "bc$i" up &&
+		ip route add "10.1.$i.0/24" via "10.0.$i.2" &&
+		ip -n "$gw" link add "bg$i" type veth peer name "bv$i" netns "$srv" ||
+		return 1
+	ip netns exec "$gw" sh -ec "
+		ip addr add 10.0.$i.2/24 dev bs$i
+		ip link set bs$i up
+		ip addr add 10.1.$i.1/24 dev bg$i
+		ip link set bg$i up
+		ip route add default via 10.0.$i.1
+		sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.bs$i.rp_filter=0
+	" && ip netns exec "$srv" sh -ec "
+		ip addr add 10.1.$i.2/24 dev bv$i
+		ip link set bv$i up
+		ip route add default via 10.1.$i.1
+	"
+}
+
+# bench_gw_synguard GATEWAY_NS I: synguard's relay (gateway=2, mode=2) in
+# the gateway of bench_gw_ns I, for the server behind it. The module must
+# be loaded.
+bench_gw_synguard() {
+	ip netns exec "$1" sysctl -qw net.synguard.mode=2 \
+		"net.synguard.gateway_prefixes=10.1.$2.0/24" net.synguard.gateway=2
 }
 
 # hexstat FILE COLUMN: sum of COLUMN over the per-CPU rows of an lnstat-style
