@@ -58,6 +58,7 @@ static void flow_free(struct synguard_flow *f)
 	if (f->fwd) {
 		skb_queue_purge(&f->held);
 		atomic_long_sub(f->held_bytes, &held_total);
+		kfree_skb(f->syn);
 	}
 	kmem_cache_free(flow_cache, f);
 	atomic_long_dec(&flows_live);
@@ -254,6 +255,9 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 	f->fwd = !lsk;
 	f->client_isn = ntohl(ack->th.seq) - 1;
 	f->seen = jiffies;
+	f->syn = NULL;
+	f->syn_sent = f->created;
+	f->syn_tries = 0;
 	skb_queue_head_init(&f->held);
 	err = rhashtable_lookup_insert_fast(&sn->flows, &f->node, flow_params);
 	if (err)
@@ -553,6 +557,23 @@ int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb)
 }
 
 /*
+ * Keep the hand-off SYN @syn of a flow through a gateway, to send it again
+ * if the server does not answer (the GC); freed at once if it has already.
+ */
+void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&f->held.lock, flags);
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF && !f->syn) {
+		f->syn = syn;
+		syn = NULL;
+	}
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	kfree_skb(syn);
+}
+
+/*
  * The flow is established (synguard_flow_establish()): feed the held
  * segments, the third ACK first, to the receive path of the interface the
  * client uses, as they came. PRE_ROUTING translates them into the server's
@@ -562,9 +583,9 @@ int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb)
  */
 void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 {
+	struct sk_buff *skb, *syn;
 	struct sk_buff_head q;
 	struct net_device *dev;
-	struct sk_buff *skb;
 	unsigned long flags;
 
 	__skb_queue_head_init(&q);
@@ -572,7 +593,11 @@ void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 	skb_queue_splice_init(&f->held, &q);
 	atomic_long_sub(f->held_bytes, &held_total);
 	f->held_bytes = 0;
+	syn = f->syn;
+	f->syn = NULL;
 	spin_unlock_irqrestore(&f->held.lock, flags);
+	/* The server answered: its SYN is not sent again. */
+	consume_skb(syn);
 	while ((skb = __skb_dequeue(&q))) {
 		/* The device may have gone while the segment waited. */
 		dev = dev_get_by_index_rcu(sn->net, f->ifindex);
@@ -679,6 +704,7 @@ static const char * const phase_names[] = {
 #define GC_INTERVAL_IDLE	HZ
 #define GC_BUDGET		1024	/* flows examined per run */
 #define HANDOFF_STALE		HZ
+#define HANDOFF_SYN_RETRIES	2	/* after 1 and 3 s, given up after 7 s */
 #define RST_GRACE		(3 * HZ)	/* RTOs 0.2 + 0.4 + 0.8 + 1.6 s */
 /*
  * A relayed connection through a gateway has no local socket to tell that
@@ -732,6 +758,37 @@ static bool fwd_gone(const struct synguard_flow *f)
 }
 
 /*
+ * A server behind a gateway that has not answered the hand-off SYN: the
+ * SYN or the answer was lost, or the server is slow. Like TCP's own SYN
+ * retransmissions, the SYN again after 1 s, then 2 s more; meanwhile the
+ * flow and the client's first flight wait (a client that sent no data
+ * would otherwise wait for the server forever). True while the hand-off
+ * is still pending. Process context, under the walk's RCU read lock; only
+ * the GC touches syn_sent and syn_tries.
+ */
+static bool gc_handoff_retry(struct synguard_net *sn, struct synguard_flow *f)
+{
+	struct sk_buff *syn = NULL;
+	unsigned long flags;
+
+	if (time_before_eq(jiffies, f->syn_sent + (HANDOFF_STALE << f->syn_tries)))
+		return true;
+	if (f->syn_tries >= HANDOFF_SYN_RETRIES)
+		return false;
+	spin_lock_irqsave(&f->held.lock, flags);
+	if (f->syn)
+		syn = skb_copy(f->syn, GFP_ATOMIC);
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	if (!syn)
+		return false;
+	f->syn_tries++;
+	f->syn_sent = jiffies;
+	if (!synguard_reinject_syn(sn->net, syn, f->sdif ?: f->ifindex))
+		synguard_stat_inc(sn, SG_HANDOFF_RESENT);
+	return true;
+}
+
+/*
  * The local socket is the ground truth. An open flow whose socket is gone
  * is garbage, unless a FIN was seen: then the socket closed normally and the
  * flow lingers like a closed one, for the peer's retransmissions. A closed
@@ -746,11 +803,15 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	bool gone, open;
 
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		if (f->fwd) {
+			if (gc_handoff_retry(sn, f))
+				return GC_KEEP;
+			/* A server that never answered: the client retries. */
+			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+			return GC_REAP;
+		}
 		if (time_before_eq(jiffies, f->created + HANDOFF_STALE))
 			return GC_KEEP;
-		/* A server that did not answer: the client retries. */
-		if (f->fwd)
-			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return GC_REAP;
 	}
 	if (f->fwd) {

@@ -94,6 +94,14 @@ struct synguard_flow {
 	struct sk_buff_head held;
 	unsigned int held_bytes;
 	unsigned long seen;	/* jiffies */
+	/*
+	 * The hand-off SYN, kept (under @held's lock) until the server
+	 * answers, for the GC to send again: when it was last sent and how
+	 * often it was sent again (GC only).
+	 */
+	struct sk_buff *syn;
+	unsigned long syn_sent;	/* jiffies */
+	u8 syn_tries;
 	struct rcu_head rcu;
 };
 
@@ -120,6 +128,7 @@ void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt, bool from_client);
 enum synguard_flow_phase synguard_flow_phase(const struct synguard_flow *f);
 int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb);
+void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn);
 void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f);
 int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 			  const struct synguard_pkt *pkt);

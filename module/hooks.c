@@ -285,13 +285,20 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex, lsk);
 	if (IS_ERR(f))
 		return refused(sn, pkt, in, PTR_ERR(f));
-	synguard_inject_syn(skb, pkt, co);
 	/*
 	 * A server behind a gateway (no @lsk): the SYN is on its way there,
-	 * forwarded; this ACK waits in the flow for the server's SYN+ACK.
+	 * forwarded, and kept, to be sent again if the server stays silent;
+	 * this ACK waits in the flow for the server's SYN+ACK.
 	 */
-	if (!lsk)
+	if (!lsk) {
+		struct sk_buff *syn = NULL;
+
+		synguard_inject_syn(skb, pkt, co, &syn);
+		if (syn)
+			synguard_flow_keep_syn(f, syn);
 		return from_client(sn, f, skb, pkt);
+	}
+	synguard_inject_syn(skb, pkt, co, NULL);
 	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
 		trace_synguard_handoff_fail(sn->net, pkt, -ECONNREFUSED);
 		synguard_flow_del(sn, f);

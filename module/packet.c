@@ -893,11 +893,12 @@ static int secpath_copy(struct sk_buff *skb, const struct sk_buff *ack)
  * on the ACK's interface: tc, taps, netfilter (conntrack, INPUT rules) and
  * the listener all see the real client. netif_receive_skb_core() processes
  * it synchronously, bypassing RPS, so the listener's SYN+ACK has been
- * captured by the time this returns.
+ * captured by the time this returns. @keep (or NULL) gets a copy of the
+ * SYN as injected, for synguard_reinject_syn(); NULL if there is no memory.
  */
 int synguard_inject_syn(const struct sk_buff *ack,
 			const struct synguard_pkt *pkt,
-			const struct synguard_synopts *o)
+			const struct synguard_synopts *o, struct sk_buff **keep)
 {
 	struct synguard_seg seg = {
 		.saddr = &pkt->saddr,
@@ -950,12 +951,39 @@ int synguard_inject_syn(const struct sk_buff *ack,
 	} else {
 		skb_reset_mac_header(skb);
 	}
+	if (keep) {
+		*keep = skb_copy(skb, GFP_ATOMIC);
+		/* Its device may go while the copy waits: found by index. */
+		if (*keep)
+			(*keep)->dev = NULL;
+	}
 	/*
 	 * Softirq, usually; but hooks after an NFQUEUE verdict run in process
 	 * context, and the receive path wants BHs off.
 	 */
 	local_bh_disable();
 	err = netif_receive_skb_core(skb);
+	local_bh_enable();
+	return err;
+}
+
+/*
+ * Inject @syn, a copy kept by synguard_inject_syn(), again, on the
+ * interface @ifindex the client's ACK came in on: a retransmission of a
+ * gateway's hand-off SYN. Consumes @syn. Under RCU (the device lookup),
+ * in process context or softirq.
+ */
+int synguard_reinject_syn(struct net *net, struct sk_buff *syn, int ifindex)
+{
+	int err;
+
+	syn->dev = dev_get_by_index_rcu(net, ifindex);
+	if (!syn->dev) {
+		kfree_skb(syn);
+		return -ENODEV;
+	}
+	local_bh_disable();
+	err = netif_receive_skb_core(syn);
 	local_bh_enable();
 	return err;
 }

@@ -113,6 +113,7 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 		       const struct net_device *in);
 int synguard_inject_syn(const struct sk_buff *ack,
 			const struct synguard_pkt *pkt,
-			const struct synguard_synopts *o);
+			const struct synguard_synopts *o, struct sk_buff **keep);
+int synguard_reinject_syn(struct net *net, struct sk_buff *syn, int ifindex);
 
 #endif /* _SYNGUARD_PACKET_H */

@@ -35,6 +35,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_ENGAGE_ON] = "engage_on",
 	[SG_ICMP_XLATE] = "icmp_xlate",
 	[SG_PASS_NO_SECRET] = "pass_no_secret",
+	[SG_HANDOFF_RESENT] = "handoff_resent",
 };
 
 /*

@@ -17,6 +17,9 @@
 #     soon as connect() returns gets its answer within 190 ms and without a
 #     retransmission timeout (its data waited in the flow for the server's
 #     SYN+ACK, no RTO of 200 ms or more; a tail loss probe may come).
+#  2b. The server drops each client's first SYN (the hand-off SYN): the
+#     gateway sends it again after 1 s, and a server that speaks first
+#     (the client sends nothing) is heard, IPv4 and IPv6 (handoff_resent).
 #  3. A closed port on the server: its RST reaches the client (reset), and
 #     the hand-off is counted failed at once. max_flows=1 with a relayed
 #     connection open: the next client is reset (flows_full).
@@ -47,6 +50,7 @@ PY=/usr/bin/python3
 PORT=8080
 HTTP=8090
 CLOSED=8081
+GREET=8082
 MSL=2
 CLI=10.0.1.1
 SRV=10.0.2.1
@@ -199,6 +203,55 @@ print(int((time.monotonic() - t) * 1000), len(got))
 else
 	ksft_skip "2: no netem"
 fi
+
+# -------------------------------- 2b. the hand-off SYN lost on its way
+
+# A server that speaks first (the client sends nothing), and a server
+# namespace that drops the first SYN of each client to it: the gateway
+# sends its hand-off SYN again after 1 s, and the greeting arrives.
+ip netns exec "$server" "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"hello\n")
+    c.close()
+' $GREET &
+bg_track $!
+ip netns exec "$server" nft -f - <<EOF
+table inet sg_first_syn {
+	set seen4 { type ipv4_addr; flags dynamic; }
+	set seen6 { type ipv6_addr; flags dynamic; }
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		tcp dport $GREET tcp flags & (syn | ack) == syn ip saddr @seen4 accept
+		tcp dport $GREET tcp flags & (syn | ack) == syn ip6 saddr @seen6 accept
+		tcp dport $GREET tcp flags & (syn | ack) == syn ip saddr 0.0.0.0/0 add @seen4 { ip saddr } counter drop
+		tcp dport $GREET tcp flags & (syn | ack) == syn ip6 saddr ::/0 add @seen6 { ip6 saddr } counter drop
+	}
+}
+EOF
+ksft_check $? "2b: the server drops each client's first SYN" &&
+	wait_port_listen "$server" $GREET
+for a in $SRV $SRV6; do
+	sg_snap "$gateway"
+	# shellcheck disable=SC2016 # a python script
+	out=$(ip netns exec "$client" "$PY" -c '
+import socket, sys, time
+t = time.monotonic()
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=6)
+print(s.recv(100).decode().strip() or "eof", int((time.monotonic() - t) * 1000))
+' "$a" $GREET 2>&1 | tail -1)
+	[[ "$out" == "hello "* ]]
+	ksft_check $? "2b $a: the greeting of a server whose first SYN was lost ($out ms)"
+	expect_delta "$gateway" handoff_resent -ge 1 "2b $a: the gateway sent the hand-off SYN again"
+	expect_delta "$gateway" handoff_ok -ge 1 "2b $a: the hand-off completed"
+done
+ip netns exec "$server" nft delete table inet sg_first_syn
 
 # ------------------------------------------------ 3. a closed port
 
