@@ -35,6 +35,14 @@
 #   perf   perf record -e cpu-clock during the kernel's and synguard's SYN
 #          floods: under icount its samples are by instructions.
 #
+# Gateway configurations (syn and mb sections): the client side, a gateway
+# namespace that forwards, a server namespace behind it (bench_gw_ns).
+# gw-forward: the gateway only forwards and the server answers with its
+# own cookies (tcp_syncookies=2); gw-synproxy: nft SYNPROXY in the
+# gateway's FORWARD hook; gw-synguard: synguard's relay on the gateway
+# (gateway=2). Their baseline, "gw-drop": the same SYNs dropped in the
+# gateway's raw PREROUTING.
+#
 # Counting. QEMU's -icount shift=0,sleep=off advances the guest clock 1 ns
 # per guest instruction and jumps over idle time (shared/PLATFORM.md). With
 # one vCPU, the instructions of a measurement are the guest's busy time: the
@@ -120,7 +128,7 @@ T0=$EPOCHSECONDS
 log() { printf '[%5ds] %s\n' $((EPOCHSECONDS - T0)) "$*" >&2; }
 rec() { echo "R $*"; }
 die() { log "ERROR: $*"; rec error - "msg=${*// /_}"; exit 1; }
-want() { [ -z "$ONLY" ] || [ "$1" = drop ] || [ "$1" = none ] || [[ "$ONLY" == *",$1,"* ]]; }
+want() { [ -z "$ONLY" ] || [[ "$ONLY" == *",$1,"* ]]; }
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 W=$(mktemp -d /tmp/bench-cost.XXXXXX) || exit 1
@@ -231,25 +239,38 @@ bg_track $!
 
 # One server namespace per configuration, each joined to the root namespace
 # (the client side) by a veth pair: 10.0.N.1 root side "bcN", 10.0.N.2
-# server side "bsN".
-ALL=(drop kernel kernel-adaptive synproxy none)
-[ "$HAVE_MODULE" = 1 ] && ALL+=(synguard synguard-adaptive)
+# server side "bsN". The gateway configurations ("gw-*") have a gateway
+# namespace there instead, and their server behind it, 10.1.N.2
+# (bench_gw_ns): NS is the namespace the traffic meets first (the
+# gateway's), SRV the one that holds the listeners.
+ALL=(drop kernel kernel-adaptive synproxy none gw-drop gw-forward gw-synproxy)
+[ "$HAVE_MODULE" = 1 ] && ALL+=(synguard synguard-adaptive gw-synguard)
 declare -A IDX=([drop]=1 [kernel]=2 [kernel-adaptive]=3 [synproxy]=4 [none]=5
-		[synguard]=6 [synguard-adaptive]=7)
-declare -A NS
-addr() { echo "10.0.${IDX[$1]}.2"; }
+		[synguard]=6 [synguard-adaptive]=7 [gw-drop]=8 [gw-forward]=9
+		[gw-synproxy]=10 [gw-synguard]=11)
+declare -A NS SRV
+gw() { [[ "$1" == gw-* ]]; }
+addr() { if gw "$1"; then echo "10.1.${IDX[$1]}.2"; else echo "10.0.${IDX[$1]}.2"; fi; }
 
 log "setting up ${#ALL[@]} server namespaces"
 for c in "${ALL[@]}"; do
 	i=${IDX[$c]}
-	setup_ns srv || die "cannot make namespaces"
-	# shellcheck disable=SC2154 # set by setup_ns
-	NS[$c]=$srv
 	case "$c" in
-	kernel) sc=2 ;;
+	kernel | gw-forward) sc=2 ;;
 	none) sc=0 ;;
 	*) sc=1 ;;
 	esac
+	if gw "$c"; then
+		bench_gw_ns "$i" || die "gateway namespaces for $c"
+		NS[$c]=$BENCH_GW SRV[$c]=$BENCH_GW_SRV
+		ip netns exec "${SRV[$c]}" sysctl -qw net.ipv4.tcp_syncookies=$sc \
+			net.ipv4.tcp_max_syn_backlog=4096 net.core.somaxconn=65535 ||
+			die "server sysctls for $c"
+		continue
+	fi
+	setup_ns srv || die "cannot make namespaces"
+	# shellcheck disable=SC2154 # set by setup_ns
+	NS[$c]=$srv SRV[$c]=$srv
 	ip link add "bc$i" type veth peer name "bs$i" netns "$srv" || die "veth for $c"
 	ip addr add "10.0.$i.1/24" dev "bc$i" || die "address for $c"
 	ip link set "bc$i" up || die "link for $c"
@@ -274,8 +295,10 @@ table ip bench_cost {
 	}
 }
 EOF
-# The baseline: the same packets, dropped at the same place in the server.
-ip netns exec "${NS[drop]}" nft -f - <<EOF || die "cannot set up the drop namespace"
+# The baselines: the same packets, dropped at the same place in the server
+# (in the gateway for the gateway configurations).
+for c in drop gw-drop; do
+	ip netns exec "${NS[$c]}" nft -f - <<EOF || die "cannot set up the $c namespace"
 table ip bench_drop {
 	chain pre {
 		type filter hook prerouting priority raw; policy accept;
@@ -283,13 +306,14 @@ table ip bench_drop {
 	}
 }
 EOF
+done
 
 # Listeners: one python process serves HTTP on HTTP in every namespace (for
 # SYNPROXY's option probe), another holds HOLD's connections unaccepted.
 mkfifo "$W/srv.in" "$W/srv.out" "$W/hold.in" "$W/hold.out"
 exec {SRV_IN}<>"$W/srv.in" {SRV_OUT}<>"$W/srv.out" {HOLD_IN}<>"$W/hold.in" {HOLD_OUT}<>"$W/hold.out"
 names=()
-for c in "${ALL[@]}"; do [ "$c" = drop ] || names+=("${NS[$c]}"); done
+for c in "${ALL[@]}"; do [[ "$c" == *drop ]] || names+=("${SRV[$c]}"); done
 "$PY" "$NET" server --port "$HTTP" --backlog "$BACKLOG" --size 16 "${names[@]}" \
 	<&"$SRV_IN" >&"$SRV_OUT" 2>"$W/srv.err" &
 SRV_PID=$!
@@ -302,14 +326,16 @@ for fd in "$SRV_OUT" "$HOLD_OUT"; do
 	read -r -t "$WAIT" -u "$fd" a || die "listeners did not start: $(cat "$W"/*.err)"
 	[ "$a" = ready ] || die "listeners did not start: $a $(cat "$W"/*.err)"
 done
-for c in none synproxy synguard; do
-	[ -n "${NS[$c]:-}" ] || continue
-	ip netns exec "${NS[$c]}" iperf3 -s -p "$IPERF" >"$W/iperf3-$c.log" 2>&1 &
+for c in none synproxy synguard gw-forward gw-synproxy gw-synguard; do
+	[ -n "${SRV[$c]:-}" ] || continue
+	ip netns exec "${SRV[$c]}" iperf3 -s -p "$IPERF" >"$W/iperf3-$c.log" 2>&1 &
 	bg_track "$!"
-	wait_port_listen "${NS[$c]}" "$IPERF" tcp "$WAIT" || die "iperf3 server for $c"
+	wait_port_listen "${SRV[$c]}" "$IPERF" tcp "$WAIT" || die "iperf3 server for $c"
 done
 bench_synproxy "${NS[synproxy]}" "$(addr synproxy)" "$HTTP" "$HTTP, $HOLD, $IPERF" ||
 	die "cannot set up SYNPROXY"
+bench_synproxy "${SRV[gw-synproxy]}" "$(addr gw-synproxy)" "$HTTP" "$HTTP, $IPERF" \
+	"${NS[gw-synproxy]}" || die "cannot set up SYNPROXY in the gateway"
 
 # hold_flush: reset the connections HOLD's listeners hold (closing a
 # listener RSTs its accept queue), then let what they leave expire:
@@ -340,6 +366,8 @@ module() {
 			die "cannot set synguard's mode"
 		ip netns exec "${NS[synguard-adaptive]}" sh -c 'echo 1 >/proc/sys/net/synguard/mode' ||
 			die "cannot set synguard-adaptive's mode"
+		bench_gw_synguard "${NS[gw-synguard]}" "${IDX[gw-synguard]}" ||
+			die "cannot set up gw-synguard's gateway"
 	else
 		log "rmmod synguard"
 		unload_synguard || die "cannot unload synguard"
@@ -371,11 +399,11 @@ flood() {
 		--duration 600 >"$W/flood.out" 2>"$W/flood.err"
 }
 
-# floods SECTION CONFIG...: the syn or bogus section for these
-# configurations ("drop" first, the baseline) in the module's current
-# state, in rounds until the spread is small enough.
+# floods SECTION BASELINE CONFIG...: the syn or bogus section for these
+# configurations (the baseline, "drop" or "gw-drop", first) in the
+# module's current state, in rounds until the spread is small enough.
 floods() {
-	local sec=$1 c rep v a0 a1 s0 s1 worst base try n=$COUNT
+	local sec=$1 bl=$2 c rep v a0 a1 s0 s1 worst base try n=$COUNT
 	shift
 	[ "$sec" = bogus ] && n=$BOGUS_N
 	local -A vals=()
@@ -404,10 +432,10 @@ floods() {
 		done
 		[ "$rep" -ge "$MIN_REPS" ] || continue
 		# shellcheck disable=SC2086 # lists of numbers
-		base=$(median ${vals[drop]})
+		base=$(median ${vals[$bl]})
 		worst=0
 		for c in "$@"; do
-			[ "$c" = drop ] && continue
+			[ "$c" = "$bl" ] && continue
 			# shellcheck disable=SC2086 # a list of numbers
 			v=$(spread "$base" ${vals[$c]})
 			[ "$v" -gt "$worst" ] && worst=$v
@@ -561,10 +589,12 @@ profile() {
 
 # ------------------------------------------------------------- the run
 
-G0=() G1=()
+G0=() G1=() GW0=() GW1=()
 for c in kernel kernel-adaptive synproxy; do want "$c" && G0+=("$c"); done
+for c in gw-forward gw-synproxy; do want "$c" && GW0+=("$c"); done
 if [ "$HAVE_MODULE" = 1 ]; then
 	for c in synguard synguard-adaptive; do want "$c" && G1+=("$c"); done
+	want gw-synguard && GW1+=(gw-synguard)
 fi
 has() { local x; for x in "${@:2}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
 
@@ -580,19 +610,32 @@ if section mb; then
 	log "mb: ${a[*]}"
 	relays "${a[@]}"
 fi
+# The gateway configurations: SYNs forwarded to a server behind a gateway,
+# answered there (gw-forward: by the server's own cookies, the gateway only
+# forwards) or by the gateway (gw-synproxy), against the same SYNs dropped
+# in the gateway's raw PREROUTING; relays through the gateway.
+if [ ${#GW0[@]} -gt 0 ]; then
+	if section syn; then log "syn: ${GW0[*]}"; floods syn gw-drop "${GW0[@]}"; fi
+	if section mb; then log "mb: ${GW0[*]}"; relays "${GW0[@]}"; fi
+fi
 if section perf && has kernel "${G0[@]}"; then profile kernel; fi
 
 # With it.
-if [ ${#G1[@]} -gt 0 ]; then
+if [ $((${#G1[@]} + ${#GW1[@]})) -gt 0 ]; then
 	module on
-	if section syn; then log "syn: ${G1[*]}"; floods syn drop "${G1[@]}"; fi
+	if section syn && [ ${#G1[@]} -gt 0 ]; then log "syn: ${G1[*]}"; floods syn drop "${G1[@]}"; fi
 	if has synguard "${G1[@]}"; then
 		if section ack; then log "ack: synguard"; acks synguard; fi
 		if section bogus; then log "bogus: drop synguard"; floods bogus drop synguard; fi
 		if section mb; then log "mb: synguard"; relays synguard; fi
 		if section perf; then profile synguard; fi
 	fi
-	rec state - "flows=$(($(ip netns exec "${NS[synguard]}" cat /proc/net/synguard_flows | wc -l) - 1))"
+	if [ ${#GW1[@]} -gt 0 ]; then
+		if section syn; then log "syn: gw-synguard"; floods syn gw-drop gw-synguard; fi
+		if section mb; then log "mb: gw-synguard"; relays gw-synguard; fi
+	fi
+	rec state - "flows=$(($(ip netns exec "${NS[synguard]}" cat /proc/net/synguard_flows | wc -l) - 1))" \
+		"gw_flows=$(($(ip netns exec "${NS[gw-synguard]}" cat /proc/net/synguard_flows | wc -l) - 1))"
 	module off
 fi
 

@@ -11,7 +11,8 @@ Every number is guest instructions (busy guest ns under QEMU's icount with
 one vCPU). Per configuration and repeat, the marginal count is the
 configuration's count less the baseline's ("drop": the same packets
 dropped in raw PREROUTING, median over its repeats, measured in the same
-module state; a second column uses the baseline without the module),
+module state; a second column uses the baseline without the module; the
+gateway configurations' is "gw-drop", the packets dropped in the gateway),
 divided by the packets; the tables show the median over the repeats and
 their spread: (max - min) / median of the three repeats closest together.
 """
@@ -58,14 +59,15 @@ class Run:
         return [kv for s, c, kv in self.recs
                 if s == sec and c == cfg and (module is None or kv.get("module") == module)]
 
-    def base(self, sec, module="off"):
-        """Median count of the baseline per packet, with the module loaded
-        ("on") or not ("off")."""
+    def base(self, sec, module="off", cfg="drop"):
+        """Median count per packet of cfg's baseline (baseline_of), with
+        the module loaded ("on") or not ("off")."""
         if sec == "ack":
             v = [num(kv, "base") / num(kv, "n") for s, _, kv in self.recs
                  if s == "ack" and kv.get("module") == module]
         else:
-            v = [num(kv, "instr") / num(kv, "n") for kv in self.rows(sec, "drop", module)]
+            v = [num(kv, "instr") / num(kv, "n")
+                 for kv in self.rows(sec, baseline_of(cfg), module)]
         return statistics.median(v) if v else None
 
     def marginal(self, sec, cfg, module=None, base=None):
@@ -75,7 +77,7 @@ class Run:
         rows = self.rows(sec, cfg, module)
         if not rows:
             return None
-        b = self.base(sec, base or rows[0].get("module", "off"))
+        b = self.base(sec, base or rows[0].get("module", "off"), cfg)
         if b is None:
             return None
         return summary([num(kv, "instr") / num(kv, "n") - b for kv in rows])
@@ -84,6 +86,11 @@ class Run:
         v = [num(kv, "instr") for kv in self.rows("mb", cfg, module)
              if kv.get("dir") == direction]
         return summary(v)
+
+
+def baseline_of(cfg):
+    """The configuration whose counts are cfg's baseline."""
+    return "gw-drop" if cfg.startswith("gw-") else "drop"
 
 
 def summary(v):
@@ -155,15 +162,17 @@ def main():
     psep = "--:|" if prev else ""
 
 
-    def table(sec, unit, rows, extra_head="", extra=None):
+    def table(sec, unit, rows, extra_head="", extra=None, refs=("kernel", "synproxy")):
         """The rows (config, module state, label) of a section: the marginal
-        count, its ratios to kernel and synproxy, its spread; the baseline
-        rows ("drop") with the spread of their totals instead."""
-        w("| config | %s marginal | ratio vs kernel | ratio vs synproxy | spread (repeats) "
-          "| over the baseline without the module%s%s |" % (unit, extra_head, pcol))
+        count, its ratios to the refs (kernel and synproxy), its spread;
+        the baseline rows ("drop", "gw-drop") with the spread of their
+        totals instead."""
+        w("| config | %s marginal | ratio vs %s | ratio vs %s | spread (repeats) "
+          "| over the baseline without the module%s%s |" % (unit, refs[0], refs[1],
+                                                           extra_head, pcol))
         w("|---|--:|--:|--:|--:|--:|%s%s" % ("--:|" * extra_head.count("|"), psep))
-        kern = run.marginal(sec, "kernel")
-        sp = run.marginal(sec, "synproxy")
+        kern = run.marginal(sec, refs[0])
+        sp = run.marginal(sec, refs[1])
         for cfg, mod, name in rows:
             recs = run.rows(sec, cfg, mod)
             if not recs:
@@ -172,14 +181,14 @@ def main():
             off = run.marginal(sec, cfg, mod, "off")
             cols = [name, k(m[0]), ratio(m, kern), ratio(m, sp), "%s (%d)" % (pct(m), m[2]),
                     "%s (%s)" % (k(off[0]), ratio(off, kern))]
-            if cfg == "drop":
+            if cfg == baseline_of(cfg):
                 # its spread: of the totals; its marginal: the module's hooks
                 t = summary([num(kv, "instr") / num(kv, "n") for kv in recs])
                 cols[1:6] = ["", "", "", "%s (%d)" % (pct(t), t[2]),
                              "—" if mod == "off" else k(off[0])]
             if extra:
                 cols += extra(cfg, recs)
-            if prev and cfg == "drop":
+            if prev and cfg == baseline_of(cfg):
                 # the baseline's own change: of its totals
                 p = summary([num(kv, "instr") / num(kv, "n")
                              for kv in prev.rows(sec, cfg, mod)])
@@ -195,7 +204,7 @@ def main():
         total = statistics.median(num(kv, "instr") / num(kv, "n") for kv in recs)
         answered = "%d/%d" % (sum(num(kv, "answered") or 0 for kv in recs),
                               sum(num(kv, "n") for kv in recs))
-        if cfg.startswith("synguard"):
+        if "synguard" in cfg:
             answered += ", synguard's %d" % sum(num(kv, "sg_cookies") or 0 for kv in recs)
         return [k(total), answered]
 
@@ -207,6 +216,24 @@ def main():
     w("Baseline: %s instructions per SYN (generating, sending, receiving and dropping "
       "it)." % k(run.base("syn")))
     w("")
+
+    if run.rows("syn", "gw-drop"):
+        w("## Gateway: per answered SYN, forwarded to a server behind it")
+        w("")
+        w("The client side, a gateway namespace that forwards, and a server namespace "
+          "behind it. gw-forward: the gateway only forwards, the server answers with its "
+          "own cookies (`tcp_syncookies=2`); gw-synproxy: nft SYNPROXY in the gateway's "
+          "FORWARD hook (SYNs notracked, conntrack); gw-synguard: synguard's relay on the "
+          "gateway (`gateway=2`, mode=2), no rules, no conntrack. Marginal over the same "
+          "SYNs dropped in the gateway's raw PREROUTING (\"gw-drop\"): %s instructions "
+          "per SYN." % k(run.base("syn", cfg="gw-drop")))
+        w("")
+        table("syn", "instr/SYN", (
+            ("gw-drop", "off", "gw-drop (baseline)"),
+            ("gw-drop", "on", "gw-drop, synguard loaded (mode=0)"),
+            ("gw-forward", None, "gw-forward"), ("gw-synproxy", None, "gw-synproxy"),
+            ("gw-synguard", None, "gw-synguard")),
+            " | total instr/SYN | answered", syn_extra, ("gw-forward", "gw-synproxy"))
 
     if any(s == "ack" for s, _, _ in run.recs):
         w("## Per validated cookie ACK and what follows it")
@@ -232,22 +259,15 @@ def main():
             "kernel", "synproxy", "synguard")))
 
     # ----------------------------------------------------------------- MB
-    if any(s == "mb" for s, _, _ in run.recs):
-        w("## Per relayed MiB")
-        w("")
-        w("One iperf3 connection, the count of an (8 + %s) MiB transfer less an 8 MiB one, "
-          "per MiB; up: client to listener, down: `-R`. Goal for synguard: ×1.05 of none "
-          "at most." % run.info.get("mib", "?"))
-        w("")
-        w("| config | up instr/MiB | vs none | spread | down instr/MiB | vs none | spread%s |"
-          % (" | up, down vs previous run" if prev else ""))
+    def mb_table(rows, ref):
+        """Per relayed MiB, up and down, of the rows (config, module state,
+        label), against ref's."""
+        w("| config | up instr/MiB | vs %s | spread | down instr/MiB | vs %s | spread%s |"
+          % (ref, ref, " | up, down vs previous run" if prev else ""))
         w("|---|--:|--:|--:|--:|--:|--:|%s" % psep)
-        nu = run.per_mb("none", "off", "up")
-        nd = run.per_mb("none", "off", "down")
-        for cfg, mod, name in (("none", "off", "none"),
-                               ("none", "on", "none, synguard loaded (mode=0)"),
-                               ("synproxy", "off", "synproxy"),
-                               ("synguard", "on", "synguard (mode=2)")):
+        nu = run.per_mb(ref, "off", "up")
+        nd = run.per_mb(ref, "off", "down")
+        for cfg, mod, name in rows:
             u = run.per_mb(cfg, mod, "up")
             d = run.per_mb(cfg, mod, "down")
             if u is None and d is None:
@@ -259,6 +279,26 @@ def main():
                                         change(d, prev.per_mb(cfg, mod, "down"))))
             w("| " + " | ".join(cols) + " |")
         w("")
+
+    if run.rows("mb", "none"):
+        w("## Per relayed MiB")
+        w("")
+        w("One iperf3 connection, the count of an (8 + %s) MiB transfer less an 8 MiB one, "
+          "per MiB; up: client to listener, down: `-R`. Goal for synguard: ×1.05 of none "
+          "at most." % run.info.get("mib", "?"))
+        w("")
+        mb_table((("none", "off", "none"), ("none", "on", "none, synguard loaded (mode=0)"),
+                  ("synproxy", "off", "synproxy"), ("synguard", "on", "synguard (mode=2)")),
+                 "none")
+    if run.rows("mb", "gw-forward"):
+        w("## Gateway: per relayed MiB")
+        w("")
+        w("The same transfers to the server behind the gateway: gw-forward only forwards, "
+          "gw-synproxy tracks the connection in conntrack (SYNPROXY's sequence "
+          "translation), gw-synguard relays it in its flow table.")
+        w("")
+        mb_table((("gw-forward", "off", "gw-forward"), ("gw-synproxy", "off", "gw-synproxy"),
+                  ("gw-synguard", "on", "gw-synguard (gateway=2)")), "gw-forward")
 
     # ------------------------------------------------------------ profile
     for cfg in ("synguard", "kernel"):
@@ -296,10 +336,15 @@ def main():
         f.write("\n".join(out).rstrip("\n") + "\n")
     sg = run.marginal("syn", "synguard")
     mb = run.per_mb("synguard", "on", "up")
-    print("%s: synguard %s instr/SYN marginal (%s kernel, %s synproxy), relay %s none" % (
-        krel, k(sg[0] if sg else None), ratio(sg, run.marginal("syn", "kernel")),
-        ratio(sg, run.marginal("syn", "synproxy")),
-        ratio(mb, run.per_mb("none", "off", "up"))))
+    gsg = run.marginal("syn", "gw-synguard")
+    print("%s: synguard %s instr/SYN marginal (%s kernel, %s synproxy), relay %s none; "
+          "gateway %s instr/SYN (%s gw-synproxy), relay %s gw-forward" % (
+              krel, k(sg[0] if sg else None), ratio(sg, run.marginal("syn", "kernel")),
+              ratio(sg, run.marginal("syn", "synproxy")),
+              ratio(mb, run.per_mb("none", "off", "up")), k(gsg[0] if gsg else None),
+              ratio(gsg, run.marginal("syn", "gw-synproxy")),
+              ratio(run.per_mb("gw-synguard", "on", "up"),
+                    run.per_mb("gw-forward", "off", "up"))))
     return 0
 
 

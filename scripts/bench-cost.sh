@@ -5,8 +5,9 @@
 #
 # `make bench-cost`: the guest instructions synguard, the kernel's SYN
 # cookies and SYNPROXY spend per answered SYN, per validated ACK and
-# hand-off, per bogus ACK and per relayed MiB. Boots one guest per kernel
-# (both at once) under QEMU's instruction counting (scripts/vm-run with
+# hand-off, per bogus ACK and per relayed MiB, and per SYN and per MiB for a
+# gateway in front of a server (synguard gateway=2 against SYNPROXY in the
+# FORWARD hook). Boots one guest per kernel (both at once) under QEMU's instruction counting (scripts/vm-run with
 # VM_RUN_ICOUNT=1, one vCPU: shared/PLATFORM.md) and runs
 # scripts/bench-cost-guest.sh in it; scripts/bench-cost-report.py turns each
 # kernel's records into
