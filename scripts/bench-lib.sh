@@ -180,7 +180,7 @@ bench_synproxy() {
 bench_gw_ns() {
 	local i=$1 gw srv
 	setup_ns gw srv || return 1
-	# shellcheck disable=SC2154 # set by setup_ns
+	# shellcheck disable=SC2154,SC2034 # set by setup_ns; for the caller
 	BENCH_GW=$gw BENCH_GW_SRV=$srv
 	ip link add "bc$i" type veth peer name "bs$i" netns "$gw" &&
 		ip addr add "10.0.$i.1/24" dev "bc$i" && ip link set "bc$i" up &&
