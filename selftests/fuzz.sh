@@ -77,13 +77,32 @@ transfer() {
 	case "$1 $2" in
 	"http 4") fetch "http://$S4:$HTTP/blob" ;;
 	"http 6") fetch "http://[$S6]:$HTTP/blob" ;;
-	"echo 4") echo_roundtrip "$client" $S4 $ECHO ;;
-	"echo 6") echo_roundtrip "$client" $S6 $ECHO ;;
+	"echo 4") echo_client "$client" $S4 $ECHO "$tmpd/echo.out" ;;
+	"echo 6") echo_client "$client" $S6 $ECHO "$tmpd/echo.out" ;;
 	esac
 	rc=$?
 	echo "$1 $2 ts=$ts $((SECONDS - t0))s $([ $rc = 0 ] && echo ok || echo bad)" \
 		>>"$tmpd/transfers"
+	# A broken echo: what the client saw, and its port, for the trace.
+	if [ $rc != 0 ] && [ "$1" = echo ]; then
+		echo "$2 at $(cut -d' ' -f1 /proc/uptime) s: $(paste -sd' ' "$tmpd/echo.out")" \
+			>>"$tmpd/broken"
+	fi
 	return $rc
+}
+
+# broken_report: for each broken echo, the fuzzer's packets that carried
+# its client port (as hex in a TCP header: either port field).
+broken_report() {
+	local fam at port rest hex
+	[ -s "$tmpd/broken" ] || return 0
+	while read -r fam _ at _ port rest; do
+		ksft_info "broken echo: IPv$fam, client port $port, $rest (uptime $at)"
+		[[ "$port" =~ ^[0-9]+$ ]] || continue
+		hex=$(printf '%04x' "$port")
+		grep -E "[0-9a-f]*(${hex}1b58|1b58${hex})" "$tmpd/trace" 2>/dev/null |
+			tail -20 | sed 's/^/#   fuzzed: /'
+	done <"$tmpd/broken"
 }
 
 # round N: each kind of transfer once, timestamps on in even rounds.
@@ -168,7 +187,8 @@ good=$(grep -c ' ok$' "$tmpd/transfers")
 ksft_info "victims: $(grep -c ok "$tmpd/victims") intact, $(grep -c broken "$tmpd/victims") broken (not checked)"
 [ "$total" -ge 4 ] && [ "$good" = "$total" ]
 ksft_check $? "under fuzzing: $good of $total checked transfers intact" ||
-	{ grep ' bad$' "$tmpd/transfers" | sed 's/^/#   /'; tail -5 "$tmpd/curl.err" | sed 's/^/#   /'; }
+	{ grep ' bad$' "$tmpd/transfers" | sed 's/^/#   /'; tail -5 "$tmpd/curl.err" | sed 's/^/#   /'
+	  broken_report; }
 
 # What the fuzzer says it did, and what synguard saw of it.
 fuzz_stat() {

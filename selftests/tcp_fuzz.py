@@ -46,8 +46,9 @@ them, and their option space never shrinks (that would turn options into
 payload). SYNs are never copied: a connection is learned from its first
 segment after the SYN.
 
-At the end it prints one JSON line of counts; with --trace, the last 256
-packets it sent (kind and hex) are written there too.
+At the end it prints one JSON line of counts; with --trace, the last 8192
+packets it sent (CLOCK_MONOTONIC time, kind, shape and hex) are written
+there too.
 """
 import argparse
 import collections
@@ -323,7 +324,7 @@ class Wire:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
                          dev.encode())
             s.setblocking(False)
-        self.trace = collections.deque(maxlen=256)
+        self.trace = collections.deque(maxlen=8192)
         self.sent = self.errors = 0
 
     def ip4(self, src, dst, proto, payload, frag=0, ident=None, opts=b""):
@@ -464,7 +465,7 @@ class Wire:
                 self.sent += 1
             except OSError:
                 self.errors += 1	# ENOBUFS, EMSGSIZE, EINVAL: fine
-            self.trace.append("%s %s %s" % (kind, shape, p.hex()))
+            self.trace.append("%.3f %s %s %s" % (time.monotonic(), kind, shape, p.hex()))
 
 
 # ------------------------------------------------------------- learning
