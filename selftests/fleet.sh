@@ -237,11 +237,12 @@ set_offsets() {
 handoffs_ge() { [ "$(sg_delta "$srvb" handoff_ok)" -ge "$1" ]; }
 expired_ge() { [ "$(sg_delta "$srvb" cookie_expired)" -ge "$1" ]; }
 
-# next_phase OFFSET P: the next wall-clock time (at least 1 s from now) at
-# which the clock plus OFFSET seconds is P seconds into an epoch.
+# next_phase OFFSET P [LEAD]: the next wall-clock time (at least LEAD
+# seconds, default 1, from now) at which the clock plus OFFSET seconds is
+# P seconds into an epoch.
 next_phase() {
 	local now t
-	now=$(($(date +%s) + 1))
+	now=$(($(date +%s) + ${3:-1}))
 	t=$(((now + $1) / MSL * MSL + $2 - $1))
 	[ "$t" -ge "$now" ] || t=$((t + MSL))
 	echo "$t"
@@ -251,14 +252,23 @@ next_phase() {
 # PHASE seconds into an epoch, the ACK WAIT seconds after the SYN+ACK (one
 # rawtcp run: its start-up would blur the timing). Fails if no SYN+ACK.
 timed() {
-	local name=$1 at out
+	local name=$1 at out lead ackt
 	set_offsets "$2" "$3" || { ksft_fail "$name: offsets $2 $3"; return 1; }
-	at=$(next_phase "$2" "${4%.*}")
-	[[ $4 == *.* ]] && at=$at.${4#*.}
-	sg_snap "$srvb"
-	out=$(rawtcp --src $SPOOF --dst $VIP --sport "$6" --dport $PORT \
-		syn --seq $SEQ --at "$at" --ack-after "$5")
-	ksft_info "$name: A's clock at the SYN $(clock "$2" "$at"), B's at the ACK $(clock "$3" "$(awk "BEGIN { printf \"%.3f\", $at + $5 }")") (epoch.phase; $(tr '\n' ' ' <<<"$out"))"
+	# A rawtcp that starts too late for its time (a slow guest, the debug
+	# kernel) tries again, a new port and more lead time later.
+	for lead in 1 5; do
+		at=$(next_phase "$2" "${4%.*}" $lead)
+		[[ $4 == *.* ]] && at=$at.${4#*.}
+		sg_snap "$srvb"
+		out=$(rawtcp --src $SPOOF --dst $VIP --sport "$6" --dport $PORT \
+			syn --seq $SEQ --at "$at" --ack-after "$5")
+		grep -q '^late ' <<<"$out" || break
+		ksft_info "$name: rawtcp started late ($(tr '\n' ' ' <<<"$out")), again"
+		set -- "$1" "$2" "$3" "$4" "$5" $(($6 + 100))
+	done
+	# (The ACK's time as rawtcp sent it.)
+	ackt=$(awk '/^acked / { print $3 }' <<<"$out")
+	ksft_info "$name: A's clock at the SYN $(clock "$2" "$at"), B's at the ACK $(clock "$3" "${ackt:-0}") (epoch.phase; $(tr '\n' ' ' <<<"$out"))"
 	grep -q '^acked ' <<<"$out" || { ksft_fail "$name: no SYN+ACK"; return 1; }
 }
 
@@ -292,7 +302,8 @@ name="d: a cookie older than 2 MSL is refused"
 if timed "$name" 0 0 1 $((2 * MSL + 1)) 40005; then
 	busywait 5000 expired_ge 1
 	expect_delta "$srvb" handoff_ok -eq 0 "$name"
-	expect_delta "$srvb" cookie_expired -ge 1 "$name as expired"
+	expect_delta "$srvb" cookie_expired -ge 1 "$name as expired" ||
+		ksft_info "$name: cookie_bad_mac +$(sg_delta "$srvb" cookie_bad_mac)"
 fi
 
 cleanup_bg

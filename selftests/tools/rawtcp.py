@@ -144,6 +144,9 @@ def cmd_syn(a, sock):
             struct.pack("!BBII", 8, 10, tsval, 0) + b"\1\3\3\7")
     if a.at:
         time.sleep(max(0.0, a.at - time.time()))
+        # Started too late to keep the appointment (a slow guest): say so.
+        if time.time() - a.at > 0.5:
+            print("late %.3f" % (time.time() - a.at), flush=True)
     for p in sorted(ports):
         send(a, sock, tcp_segment(a, p, a.seq, 0, TH_SYN, opts))
     deadline = time.monotonic() + a.timeout
@@ -176,7 +179,7 @@ def third_ack(a, sock, synack):
     a.seq = (seq + 1) & 0xFFFFFFFF
     cmd_ack(a, sock)
     a.seq = seq
-    print("acked %d" % synack[1], flush=True)
+    print("acked %d %.3f" % (synack[1], time.time()), flush=True)
 
 
 def cmd_ack(a, sock):
