@@ -344,11 +344,28 @@ bool synguard_syn_is_new(struct net *net, const struct sk_buff *skb,
 /*
  * The kernel drops a segment whose checksum is wrong (tcp_v4_rcv()); so do
  * we before answering one. Cheap when the device verified it already.
+ * nf_checksum() takes a device's CHECKSUM_COMPLETE sum on trust outside
+ * PRE_ROUTING and LOCAL_IN, as if someone had checked it: in FORWARD
+ * (gateway mode) nobody has, and the server would drop the SYN we are
+ * about to answer in its name. So it is summed here, in software: a SYN
+ * is short, and only one we would answer gets this far.
  */
 bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 			  unsigned int hook)
 {
-	return !nf_checksum(skb, hook, pkt->thoff, IPPROTO_TCP, pkt->family);
+	unsigned int len = skb->len - pkt->thoff;
+	__wsum sum;
+
+	if (hook != NF_INET_FORWARD || skb->ip_summed != CHECKSUM_COMPLETE)
+		return !nf_checksum(skb, hook, pkt->thoff, IPPROTO_TCP,
+				    pkt->family);
+	sum = skb_checksum(skb, pkt->thoff, len, 0);
+	if (is_v4(pkt))
+		return !csum_tcpudp_magic(pkt->saddr.s6_addr32[0],
+					  pkt->daddr.s6_addr32[0], len,
+					  IPPROTO_TCP, sum);
+	return !csum_ipv6_magic(&pkt->saddr, &pkt->daddr, len, IPPROTO_TCP,
+				sum);
 }
 
 /* ---- building --------------------------------------------------------- */
