@@ -579,7 +579,10 @@ void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn)
  * client uses, as they came. PRE_ROUTING translates them into the server's
  * space, before conntrack, and they are forwarded: the server's handshake
  * completes and the client's first data goes with it, without waiting
- * for a retransmission. Softirq, under RCU (the device lookup).
+ * for a retransmission. Through the backlog (netif_rx()), in order, not
+ * at once: we are in the output path of the server's SYN+ACK, deep in a
+ * receive already, and a forward path nested in it could run out of
+ * stack. Softirq, under RCU (the device lookup).
  */
 void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 {
@@ -606,9 +609,7 @@ void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 			continue;
 		}
 		skb->dev = dev;
-		local_bh_disable();
-		netif_receive_skb_core(skb);
-		local_bh_enable();
+		netif_rx(skb);
 	}
 }
 
