@@ -16,6 +16,12 @@
 # error was found out of window, icmp_xlate moved, and the relayed fetch
 # takes no more than twice the baseline's time plus a second.
 #
+# Then the same through a gateway: a backend namespace behind the server,
+# which becomes a relaying gateway for it (gateway=2; the backend runs no
+# synguard). The router's errors now quote the gateway's cookie space on
+# their way to the backend, and the gateway must translate them as it
+# forwards them: the same checks at the backend, gateway=0 the baseline.
+#
 # timeout: 240
 
 source "$(dirname "$0")/lib.sh"
@@ -25,6 +31,7 @@ PY=/usr/bin/python3
 MTU=1400
 C4=10.0.1.1 R4C=10.0.1.2 R4S=10.0.2.1 S4=10.0.2.2
 C6=fd00:10:0:1::1 S6=fd00:10:0:2::2
+B4=10.0.3.2 B6=fd00:10:0:3::2
 MAXTIME=30	# s, for one fetch; a stalled one fails after this
 SLACK=1		# s, on top of twice the baseline's time
 
@@ -36,7 +43,7 @@ checktool "$PY -c pass" "run test without python3"
 trap cleanup_all EXIT
 tmpd=$(mktemp -d)
 
-setup_ns client router server || exit
+setup_ns client router server backend || exit
 # shellcheck disable=SC2154 # set by setup_ns
 {
 	veth_pair "$client" "$router" $C4/24 $R4C/24 &&
@@ -64,13 +71,25 @@ ip netns exec "$server" "$PY" -m http.server --bind :: --directory "$tmpd/www" \
 bg_track $!
 wait_port_listen "$server" $PORT || { ksft_fail "HTTP server listens"; exit "$ksft_fail"; }
 
-# route_mtu FAMILY DST: the path MTU the server has learned towards DST.
+# The listener's namespace and synguard's, and how a round sets the mode:
+# the server for the local rounds, the backend and the gateway in front of
+# it for the gateway rounds.
+lns=$server gns=$server knob=mode
+engage() { in_s sysctl -qw net.synguard.mode="$1"; }
+
+# route_mtu FAMILY DST: the path MTU the listener has learned towards DST.
 route_mtu() {
-	ip -n "$server" "-$1" route get "$2" | sed -nE 's/.* mtu ([0-9]+).*/\1/p'
+	ip -n "$lns" "-$1" route get "$2" | sed -nE 's/.* mtu ([0-9]+).*/\1/p'
 }
 
-# flush FAMILY: forget learned path MTUs (route cache, IPv6 exceptions).
-flush() { ip -n "$server" "-$1" route flush cache; }
+# flush FAMILY: forget learned path MTUs (route cache, IPv6 exceptions),
+# the listener's and the gateway's: the server learned one towards the
+# client in the local rounds, and a gateway that knows it sends "packet
+# too big" itself instead of the router.
+flush() {
+	ip -n "$lns" "-$1" route flush cache
+	[ "$gns" = "$lns" ] || ip -n "$gns" "-$1" route flush cache
+}
 
 # fetch URL: the blob, intact; its time in seconds in $took.
 fetch() {
@@ -89,29 +108,40 @@ fetch() {
 # counters in SG_SNAP and TcpExtOutOfWindowIcmps in $oow0 as they were
 # before the fetch.
 round() {
-	local fam=$1 dst=$2 url=$3 mode=$4 tag="IPv$1 mode=$4" rc
+	local fam=$1 dst=$2 url=$3 mode=$4 tag="IPv$1 $knob=$4" rc
 	flush "$fam"
 	[ -z "$(route_mtu "$fam" "$dst")" ]
 	ksft_check $? "$tag: no path MTU known before the fetch" || return
-	in_s sysctl -qw net.synguard.mode="$mode"
-	sg_snap "$server"
-	oow0=$(nstat_val "$server" TcpExtOutOfWindowIcmps)
+	engage "$mode"
+	sg_snap "$gns"
+	oow0=$(nstat_val "$lns" TcpExtOutOfWindowIcmps)
+	ptb0=$(ptbs)
 	fetch "$url"
 	rc=$?
 	ksft_check $rc "$tag: 4 MiB intact within ${MAXTIME}s (${took:-?}s)"
 	[ "$(route_mtu "$fam" "$dst")" = $MTU ]
-	ksft_check $? "$tag: the server learned path MTU $MTU"
+	ksft_check $? "$tag: the listener learned path MTU $MTU"
 	return $rc
 }
 
 # relayed FAMILY: what the mode=2 round must show besides the fetch.
 relayed() {
 	local fam=$1 oow
-	expect_delta "$server" handoff_ok -ge 1 "IPv$fam: the fetch was relayed"
-	expect_delta "$server" icmp_xlate -ge 1 "IPv$fam: the router's ICMP errors translated"
-	oow=$(($(nstat_val "$server" TcpExtOutOfWindowIcmps) - oow0))
+	expect_delta "$gns" handoff_ok -ge 1 "IPv$fam: the fetch was relayed"
+	expect_delta "$gns" icmp_xlate -ge 1 "IPv$fam: the router's ICMP errors translated"
+	oow=$(($(nstat_val "$lns" TcpExtOutOfWindowIcmps) - oow0))
+	ksft_info "IPv$fam: errors sent (router, server): $(ptbs) before: $ptb0"
 	[ "$oow" = 0 ]
 	ksft_check $? "IPv$fam: no ICMP error found out of window ($oow)"
+}
+
+# ptbs: "fragmentation needed" and "packet too big" errors the router and
+# the server have sent, for the record.
+ptbs() {
+	local ns
+	for ns in "$router" "$server"; do
+		printf '%s/%s ' "$(nstat_val "$ns" IcmpOutDestUnreachs)" "$(nstat_val "$ns" Icmp6OutPktTooBigs)"
+	done
 }
 
 # in_time BASE: the last fetch took at most 2 * BASE + SLACK seconds.
@@ -125,19 +155,42 @@ in_c curl -sS --fail --max-time 10 -o /dev/null "http://$S4:$PORT/small" &&
 	in_c curl -sS --fail --max-time 10 -o /dev/null "http://[$S6]:$PORT/small"
 ksft_check $? "small fetches over IPv4 and IPv6 through the router" || exit
 
-for fam in 4 6; do
-	if [ $fam = 4 ]; then
-		dst=$C4 url="http://$S4:$PORT/blob"
-	else
-		dst=$C6 url="http://[$S6]:$PORT/blob"
-	fi
-	round $fam $dst "$url" 0 || continue
-	base=$took
-	round $fam $dst "$url" 2
-	fetched=$?
-	relayed $fam
-	[ $fetched = 0 ] && in_time "$base"
-done
+# rounds TAG SRV4 SRV6: for IPv4 and IPv6, the baseline round and the
+# relayed one, fetching from SRV4 or SRV6.
+rounds() {
+	local fam dst url fetched
+	for fam in 4 6; do
+		if [ $fam = 4 ]; then
+			dst=$C4 url="http://$2:$PORT/blob"
+		else
+			dst=$C6 url="http://[$3]:$PORT/blob"
+		fi
+		round $fam $dst "$url" 0 || continue
+		base=$took
+		round $fam $dst "$url" 2
+		fetched=$?
+		relayed "$fam$1"
+		[ $fetched = 0 ] && in_time "$base"
+	done
+}
+rounds "" $S4 $S6
+
+# ---- the same through a gateway: the server relays for the backend
+{
+	veth_pair "$server" "$backend" 10.0.3.1/24 $B4/24 &&
+		ip -n "$router" route add 10.0.3.0/24 via $S4 &&
+		ip -n "$router" -6 route add fd00:10:0:3::/64 via $S6 &&
+		in_s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+			net.synguard.mode=2 net.synguard.gateway_prefixes="10.0.3.0/24 fd00:10:0:3::/64" &&
+		ip netns exec "$backend" sysctl -qw net.ipv4.tcp_no_metrics_save=1
+} || { ksft_fail "gateway: the backend behind the server"; exit "$ksft_fail"; }
+ip netns exec "$backend" "$PY" -m http.server --bind :: --directory "$tmpd/www" \
+	$PORT >"$tmpd/http-backend.log" 2>&1 &
+bg_track $!
+wait_port_listen "$backend" $PORT || { ksft_fail "backend's HTTP server listens"; exit "$ksft_fail"; }
+lns=$backend knob=gateway
+engage() { in_s sysctl -qw net.synguard.gateway="$1"; }
+rounds " through the gateway" $B4 $B6
 
 cleanup_bg
 check_dmesg_clean
