@@ -272,19 +272,20 @@ class Report:
         parts = []
         for c in gws:
             rate = self.capacity(c)[0]
-            p50 = self.sel("step", c, step="max")
-            p50 = fmt_ms(p50[0].get("conn_p50")) if p50 and p50[0].get("ok") else "—"
+            mx = self.sel("step", c, step="max")
+            mx = mx[0] if mx and mx[0].get("ok") else {}
             bps = self.relay(c)[0]
-            parts.append("`%s` %s / %s legitimate OK at 100 %% / full flood (connect "
-                         "p50 %s ms at full flood), capacity %s SYN+ACK/s%s, relay "
-                         "%s Mbit/s" % (
-                             c, self.ok_pct(c, "100"), self.ok_pct(c, "max"), p50,
+            parts.append("`%s` %s / %s OK (connect p50 %s ms, whole response p50 %s ms "
+                         "at full flood), capacity %s SYN+ACK/s%s, relay %s Mbit/s" % (
+                             c, self.ok_pct(c, "100"), self.ok_pct(c, "max"),
+                             fmt_ms(mx.get("conn_p50")), fmt_ms(mx.get("http_p50")),
                              fmt_rate(rate),
                              (" (%s of gw-forward)" % fmt_ratio(rate / fwd))
                              if (fwd and rate is not None and c != "gw-forward") else "",
                              "%.0f" % (bps / 1e6) if bps else "—"))
         L.append("")
-        L.append("In this run: " + "; ".join(parts) + ".")
+        L.append("In this run, legitimate success at 100 % / full flood: "
+                 + "; ".join(parts) + ".")
         L.append("")
         return L
 
