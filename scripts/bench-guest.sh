@@ -16,8 +16,21 @@
 #   synguard           synguard mode=2 (always)
 #   synguard-adaptive  synguard mode=1 (engages on the SYN rate or queue fill)
 #
+# and three gateways, each a forwarding namespace with a server namespace
+# behind it (the server: tcp_syncookies=1 unless said otherwise):
+#
+#   gw-forward         the gateway only forwards; the server answers with its
+#                      own cookies (tcp_syncookies=2): the unprotected gateway
+#   gw-synproxy        nft SYNPROXY in the gateway's FORWARD hook
+#   gw-synguard        synguard's relay on the gateway (gateway=2, mode=2; the
+#                      server's namespace mode=0)
+#
 # plus "sink", a server namespace that drops every packet at tc ingress: the
 # cost of generating and delivering a SYN, with no TCP work at all.
+#
+# The gateways are measured without flood, in capacity, the flood steps and
+# the relay (iperf3 through the gateway), not in the memory phase (their
+# server side is the kernel's, as in kernel/kernel-adaptive) nor profiled.
 #
 # Results go to stdout as records, one a line, for scripts/bench-report.py:
 #   R SECTION CONFIG key=value...     a measurement
@@ -34,9 +47,16 @@
 # HTTP (16 KiB responses) in every server namespace, and one iperf3 server
 # runs in each, all pinned to CPU 0.
 #
+# A gateway configuration's veth pair from the root namespace leads to its
+# gateway instead (bench_gw_ns N: 10.0.N.1 "bcN" --- "bsN" 10.0.N.2 gateway
+# 10.1.N.1 --- 10.1.N.2 server); the flood and the legitimate client target
+# the server, 10.1.N.2, through it. Synguard's and SYNPROXY's counters are
+# read from the gateway's namespace, the kernel's cookies from the server's.
+#
 # CPU steering. veth has no queues of its own: a packet sent into a veth is
 # received on the sending CPU. RPS on each bsN (rps_cpus=1) moves the server
-# side's receive processing to CPU 0, so the flood's SYNs are processed on
+# side's receive processing to CPU 0 (a gateway's bsN: the server behind it
+# then receives on CPU 0 too), so the flood's SYNs are processed on
 # CPU 0 while the generator runs on CPU 1. The SYN+ACKs go back on CPU 0 (the
 # server's softirq sends them and the root namespace drops them, unrouted,
 # on the same CPU). Limit: under TCG thread=single both vCPUs take turns on
@@ -73,10 +93,11 @@ MEM_SYNS=1000000
 PERF=1
 BUDGET=1500		# seconds; phases that would start later are skipped
 
-G0=(none kernel kernel-adaptive synproxy)	# measured without the module
-G1=(synguard synguard-adaptive)			# measured with it
+G0=(none kernel kernel-adaptive synproxy gw-forward gw-synproxy)	# measured without the module
+G1=(synguard synguard-adaptive gw-synguard)				# measured with it
 declare -A IDX=([none]=1 [kernel]=2 [kernel-adaptive]=3 [synproxy]=4
-		[synguard]=5 [synguard-adaptive]=6 [sink]=7)
+		[synguard]=5 [synguard-adaptive]=6 [sink]=7
+		[gw-forward]=8 [gw-synproxy]=9 [gw-synguard]=10)
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -156,11 +177,17 @@ rec info - "kernel=$(uname -r)" "cpus=$(nproc)" "cap_secs=$CAP_SECS" "rounds=$RO
 
 # --------------------------------------------------------------- setup
 
-declare -A NS IPERF_PID
-ALL=(none kernel kernel-adaptive synproxy synguard synguard-adaptive sink)
-[ "$HAVE_MODULE" = 1 ] || ALL=(none kernel kernel-adaptive synproxy sink)
+# NS: each configuration's server namespace; GW: a gateway configuration's
+# gateway namespace; IPERF_PID: a process in the server namespace (its
+# /proc/PID/net), CTR_PID: one in the namespace whose synguard and SYNPROXY
+# counters count (the gateway's for a gateway configuration).
+declare -A NS GW IPERF_PID CTR_PID
+ALL=(none kernel kernel-adaptive synproxy synguard synguard-adaptive sink
+     gw-forward gw-synproxy gw-synguard)
+[ "$HAVE_MODULE" = 1 ] || ALL=(none kernel kernel-adaptive synproxy sink gw-forward gw-synproxy)
 
-srv_addr() { echo "10.0.${IDX[$1]}.2"; }
+is_gw() { [[ "$1" == gw-* ]]; }
+srv_addr() { if is_gw "$1"; then echo "10.1.${IDX[$1]}.2"; else echo "10.0.${IDX[$1]}.2"; fi; }
 cdev() { echo "bc${IDX[$1]}"; }
 
 # Sysctls of each server namespace (tcp_max_syn_backlog above the listen
@@ -168,7 +195,7 @@ cdev() { echo "bc${IDX[$1]}"; }
 ns_sysctls() {
 	case "$1" in
 	none) echo "net.ipv4.tcp_syncookies=0" ;;
-	kernel) echo "net.ipv4.tcp_syncookies=2" ;;
+	kernel|gw-forward) echo "net.ipv4.tcp_syncookies=2" ;;
 	*) echo "net.ipv4.tcp_syncookies=1" ;;
 	esac
 	echo "net.ipv4.tcp_max_syn_backlog=4096"
@@ -177,6 +204,15 @@ ns_sysctls() {
 log "setting up ${#ALL[@]} server namespaces"
 for c in "${ALL[@]}"; do
 	i=${IDX[$c]}
+	if is_gw "$c"; then
+		bench_gw_ns "$i" || die "gateway namespaces for $c"
+		NS[$c]=$BENCH_GW_SRV GW[$c]=$BENCH_GW
+		# shellcheck disable=SC2046 # one word per sysctl
+		ip netns exec "$BENCH_GW" sh -c "echo 1 >/sys/class/net/bs$i/queues/rx-0/rps_cpus" &&
+			ip netns exec "$BENCH_GW_SRV" sysctl -qw $(ns_sysctls "$c" | tr '\n' ' ') ||
+			die "namespace setup for $c"
+		continue
+	fi
 	setup_ns srv || die "cannot make namespaces"
 	# shellcheck disable=SC2154 # set by setup_ns
 	NS[$c]=$srv
@@ -215,7 +251,14 @@ for c in "${ALL[@]}"; do
 	[ "$c" = sink ] && continue
 	ip netns exec "${NS[$c]}" taskset -c 0 iperf3 -s -p "$IPERF" >"$W/iperf3-$c.log" 2>&1 &
 	IPERF_PID[$c]=$!
+	CTR_PID[$c]=$!
 	bg_track "$!"
+	if is_gw "$c"; then
+		# a process that only holds the gateway's namespace for its counters
+		ip netns exec "${GW[$c]}" sleep infinity &
+		CTR_PID[$c]=$!
+		bg_track "$!"
+	fi
 done
 for c in "${ALL[@]}"; do
 	[ "$c" = sink ] && continue
@@ -239,14 +282,18 @@ legit() {
 
 bench_synproxy "${NS[synproxy]}" "$(srv_addr synproxy)" "$HTTP" "$HTTP, $IPERF" ||
 	die "cannot set up SYNPROXY"
+bench_synproxy "${NS[gw-synproxy]}" "$(srv_addr gw-synproxy)" "$HTTP" "$HTTP, $IPERF" \
+	"${GW[gw-synproxy]}" || die "cannot set up SYNPROXY on the gateway"
 
 # ------------------------------------------------------------- counters
 
 # snap VAR CONFIG: counters now, as "key=value ..." in VAR.
-#   tx/rx: packets into / out of the server's veth (SYNs in, SYN+ACKs out)
+#   tx/rx: packets into / out of the server's veth (SYNs in, SYN+ACKs out;
+#          for a gateway configuration the gateway's veth)
 #   drop: packets the veth could not deliver (CPU 0's backlog full)
 #   c0/c1: busy USER_HZ ticks of CPU 0/1, i0/i1 idle ticks
-#   kc/sg/sp: cookies sent by the kernel, synguard, SYNPROXY
+#   kc/sg/sp: cookies sent by the kernel (the server's), synguard, SYNPROXY
+#          (the gateway's, for a gateway configuration)
 snap() {
 	local -n out=$1
 	local c=$2 d p tx rx drop name u n s i w q sq st c0=0 i0=0 c1=0 i1=0
@@ -264,6 +311,7 @@ snap() {
 	p=${IPERF_PID[$c]:-}
 	if [ -n "$p" ]; then
 		out+=" kc=$(tcpext "/proc/$p/net/netstat" SyncookiesSent)"
+		p=${CTR_PID[$c]}
 		out+=" sg=$(hexstat "/proc/$p/net/stat/synguard" cookie_sent)"
 		out+=" sp=$(hexstat "/proc/$p/net/stat/synproxy" syn_received)"
 	fi
@@ -334,13 +382,17 @@ module() {
 		log "insmod synguard"
 		load_synguard mode=0 || die "cannot load synguard"
 		ip netns exec "${NS[synguard]}" sh -c 'echo 2 >/proc/sys/net/synguard/mode' &&
-			ip netns exec "${NS[synguard-adaptive]}" sh -c 'echo 1 >/proc/sys/net/synguard/mode' ||
+			ip netns exec "${NS[synguard-adaptive]}" sh -c 'echo 1 >/proc/sys/net/synguard/mode' &&
+			bench_gw_synguard "${GW[gw-synguard]}" "${IDX[gw-synguard]}" ||
 			die "cannot set synguard's mode"
 		# The first second of traffic after loading runs noticeably slower
 		# (fresh module code to translate under TCG, per-namespace set-up
 		# work): spend it on a flood that is not measured.
+		# (The gateway's path is code of its own: half a second for it.)
 		taskset -c 1 "$SYNFLOOD" --quiet --dst "$(srv_addr synguard)" --dport "$HTTP" \
 			--src-prefix "$FLOOD_SRC" --duration 1 >/dev/null 2>&1
+		taskset -c 1 "$SYNFLOOD" --quiet --dst "$(srv_addr gw-synguard)" --dport "$HTTP" \
+			--src-prefix "$FLOOD_SRC" --duration 0.5 >/dev/null 2>&1
 	else
 		log "rmmod synguard"
 		unload_synguard || die "cannot unload synguard"
@@ -474,6 +526,7 @@ meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 # long capacity sample.
 memory() {
 	local c=$1 a b s0 s1 u0 u1 movers state
+	is_gw "$c" && return
 	over_budget && { log "$c: memory skipped: over the time budget"; return; }
 	srv_cmd flush || die "HTTP server flush"
 	bsleep 1

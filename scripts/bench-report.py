@@ -16,7 +16,8 @@ import sys
 import tempfile
 
 CONFIGS = ["none", "kernel", "kernel-adaptive", "synproxy", "synguard",
-           "synguard-adaptive"]
+           "synguard-adaptive", "gw-forward", "gw-synproxy", "gw-synguard"]
+GATEWAYS = ["gw-forward", "gw-synproxy", "gw-synguard"]
 SETUP = {
     "none": "`tcp_syncookies=0`",
     "kernel": "`tcp_syncookies=2`",
@@ -24,12 +25,16 @@ SETUP = {
     "synproxy": "nft SYNPROXY",
     "synguard": "synguard `mode=2`",
     "synguard-adaptive": "synguard `mode=1`",
+    "gw-forward": "gateway forwards; server `tcp_syncookies=2`",
+    "gw-synproxy": "nft SYNPROXY in the gateway's FORWARD; server `tcp_syncookies=1`",
+    "gw-synguard": "synguard `gateway=2` on the gateway; server `tcp_syncookies=1`",
 }
 STEPS = ["0", "25", "50", "100", "max"]
 USER_HZ = 100
 COLORS = {"none": "#999999", "kernel": "#1f77b4", "kernel-adaptive": "#17becf",
           "synproxy": "#ff7f0e", "synguard": "#d62728",
-          "synguard-adaptive": "#9467bd"}
+          "synguard-adaptive": "#9467bd", "gw-forward": "#2ca02c",
+          "gw-synproxy": "#8c564b", "gw-synguard": "#e377c2"}
 
 
 def num(v):
@@ -205,7 +210,18 @@ class Report:
             parts.append("%s %s capacity, %s CPU/SYN" % (
                 c, fmt_ratio(rate / k[0]) if (k[0] and rate is not None) else "—",
                 fmt_ratio(cpu / k[1]) if (cpu and k[1]) else "—"))
-        return "%s vs kernel: %s" % (self.info.get("kernel", "?"), "; ".join(parts))
+        line = "%s vs kernel: %s" % (self.info.get("kernel", "?"), "; ".join(parts))
+        gws = [c for c in GATEWAYS if c in self.configs]
+        if gws:
+            line += "; gateways, legit OK at full flood: %s" % ", ".join(
+                "%s %s" % (c, self.ok_pct(c, "max")) for c in gws)
+        return line
+
+    def ok_pct(self, c, st):
+        rs = self.sel("step", c, step=st)
+        if not rs or "attempts" not in rs[0]:
+            return "—"
+        return "%d %%" % round(100.0 * rs[0]["ok"] / max(1, rs[0]["attempts"]))
 
     def summary_md(self):
         L = ["## Summary", ""]
@@ -226,16 +242,50 @@ class Report:
             rat = fmt_ratio(rate / k[0]) if (k[0] and rate is not None) else "—"
             if rr and c not in ("kernel", "none"):
                 rat += " (%s)" % " ".join("%.2f" % x for x in rr)
-            oks = []
-            for st in ("100", "max"):
-                rs = self.sel("step", c, step=st)
-                oks.append("%d %%" % round(100.0 * rs[0]["ok"] / max(1, rs[0]["attempts"]))
-                           if rs and "attempts" in rs[0] else "—")
+            oks = [self.ok_pct(c, st) for st in ("100", "max")]
             rb, rc = self.relay(c)[:2]
             L.append("| %s | %s | %s | %s | %s, %s |" % (
                 c, rat, fmt_ratio(cpu / k[1]) if (cpu and k[1]) else "—", " / ".join(oks),
                 fmt_ratio(rb / nb) if (rb and nb) else "—",
                 fmt_ratio(rc / nc) if (rc and nc) else "—"))
+        L.append("")
+        L += self.gateway_md()
+        return L
+
+    def gateway_md(self):
+        """The three gateway rows against each other, in a few sentences."""
+        gws = [c for c in GATEWAYS if c in self.configs]
+        if not gws:
+            return []
+        L = ["**Gateways.** The `gw-*` rows put a forwarding namespace between "
+             "the client side and a server namespace (client → gateway → server, "
+             "the flood and the legitimate client addressed to the server through "
+             "the gateway): `gw-forward` only forwards and the server answers with "
+             "its own cookies (the unprotected gateway), `gw-synproxy` runs nft "
+             "SYNPROXY in the gateway's FORWARD hook, `gw-synguard` synguard's "
+             "relay (`gateway=2`) on the gateway; their servers have no "
+             "protection of their own beyond `tcp_syncookies` (1 behind "
+             "SYNPROXY and synguard). Their capacity is the gateway's and the "
+             "server's work together, so compare them with each other (and "
+             "with `gw-forward`) rather than with `kernel`."]
+        fwd = self.capacity("gw-forward")[0] if "gw-forward" in gws else None
+        parts = []
+        for c in gws:
+            rate = self.capacity(c)[0]
+            mx = self.sel("step", c, step="max")
+            mx = mx[0] if mx and mx[0].get("ok") else {}
+            bps = self.relay(c)[0]
+            parts.append("`%s` %s / %s OK (connect p50 %s ms, whole response p50 %s ms "
+                         "at full flood), capacity %s SYN+ACK/s%s, relay %s Mbit/s" % (
+                             c, self.ok_pct(c, "100"), self.ok_pct(c, "max"),
+                             fmt_ms(mx.get("conn_p50")), fmt_ms(mx.get("http_p50")),
+                             fmt_rate(rate),
+                             (" (%s of gw-forward)" % fmt_ratio(rate / fwd))
+                             if (fwd and rate is not None and c != "gw-forward") else "",
+                             "%.0f" % (bps / 1e6) if bps else "—"))
+        L.append("")
+        L.append("In this run, legitimate success at 100 % / full flood: "
+                 + "; ".join(parts) + ".")
         L.append("")
         return L
 
@@ -374,7 +424,10 @@ class Report:
                  "sequence adjustment on it; the kernel configurations only change "
                  "the handshake. `synguard-adaptive` thus also shows what merely "
                  "loading the module costs (its hooks parse every packet, on both "
-                 "ends here)." % (self.info.get("iperf_secs", "?"),
+                 "ends here). Through a gateway: `gw-synguard` relays the "
+                 "connection on the gateway (its own cookie handshake, then every "
+                 "segment translated), `gw-synproxy` keeps conntrack and sequence "
+                 "adjustment on the gateway, `gw-forward` only forwards." % (self.info.get("iperf_secs", "?"),
                                   max([1] + [int(r.get("round", 1)) for r in self.sel("relay")])))
         L.append("")
         L.append("| config | Mbit/s (best) | vs none | all runs, Mbit/s | CPU ms/MB (best) | vs none | handshake by |")
@@ -449,6 +502,9 @@ class Report:
         sp = self.sel("setup", "synproxy")
         spd = (" (`synproxy mss %s wscale %s timestamp sack-perm`, read from the "
                "server's own handshake)" % (sp[0].get("mss"), sp[0].get("wscale"))) if sp else ""
+        gsp = self.sel("setup", "gw-synproxy")
+        gspd = (" (`mss %s wscale %s`)" % (gsp[0].get("mss"), gsp[0].get("wscale"))) \
+            if gsp else ""
         return ["## How this was measured", "",
                 "- Client side = the guest's root namespace; one server namespace per "
                 "configuration, each behind its own veth pair, all alive for the whole "
@@ -463,9 +519,19 @@ class Report:
                 "- `synproxy`: nft, SYNs to the protected ports notracked in raw "
                 "prerouting, `ct state invalid,untracked` → synproxy in input%s, "
                 "`nf_conntrack_tcp_loose=0`." % spd,
-                "- `synguard*` are measured with the module loaded, the others with it "
-                "unloaded (its hooks exist in every namespace once loaded); each "
-                "measurement loads or unloads it at most once.",
+                "- `synguard*` and `gw-synguard` are measured with the module loaded, "
+                "the others with it unloaded (its hooks exist in every namespace once "
+                "loaded); each measurement loads or unloads it at most once.",
+                "- `gw-*`: the root namespace's veth leads to a gateway namespace "
+                "(RPS on its side of that veth), which forwards (rp_filter off, no "
+                "conntrack unless a rule needs it) to a server namespace behind a "
+                "second veth; the server's HTTP and iperf3 listeners as above. "
+                "`gw-synproxy`: the same nft rules as `synproxy`, the synproxy rule "
+                "in the gateway's forward hook%s. `gw-synguard`: "
+                "`gateway_prefixes` = the server's /24, `gateway=2`, `mode=2` in "
+                "the gateway's namespace, `mode=0` in the server's. Synguard's and "
+                "SYNPROXY's counters are the gateway's; the gateways are not in the "
+                "memory phase." % gspd,
                 ""]
 
     def perf_md(self):
@@ -529,10 +595,12 @@ class Report:
                         p99 = r.get("conn_p99") if r["ok"] else "NaN"
                         f.write("%.3f %.1f %s %s\n" % (i + off, okp, p50, p99))
                 col = COLORS[c]
-                plots_ok.append("'%s' using 1:2 with linespoints lw 2 pt 7 ps 1.3 "
-                                "lc rgb '%s' title '%s'" % (path, col, c))
-                plots_lat.append("'%s' using 1:3:3:4 with yerrorlines lw 2 pt 7 ps 1.3 "
-                                 "lc rgb '%s' title '%s'" % (path, col, c))
+                # the gateways: dashed lines, open squares
+                sty = "dt 2 pt 4" if c in GATEWAYS else "pt 7"
+                plots_ok.append("'%s' using 1:2 with linespoints lw 2 %s ps 1.3 "
+                                "lc rgb '%s' title '%s'" % (path, sty, col, c))
+                plots_lat.append("'%s' using 1:3:3:4 with yerrorlines lw 2 %s ps 1.3 "
+                                 "lc rgb '%s' title '%s'" % (path, sty, col, c))
             term = "pngcairo size 1400,560 font 'sans,11'"
             probe = subprocess.run([gp, "-e", "set terminal pngcairo"], capture_output=True)
             if probe.returncode != 0 or probe.stderr:

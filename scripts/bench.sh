@@ -7,9 +7,15 @@
 # `make bench`: synguard next to the kernel's own SYN cookies and SYNPROXY.
 # Boots one guest per kernel (both at once, one host core each) and runs
 # scripts/bench-guest.sh in it, which measures every configuration in that
-# one boot with the same traffic: capacity under a full-speed SYN flood, a
-# legitimate client's success and latency at flood steps found from the
-# kernel's own capacity, the cost of relaying one iperf3 connection, and the
+# one boot with the same traffic. The configurations: a server namespace
+# with none (tcp_syncookies=0), kernel (=2), kernel-adaptive (=1), synproxy
+# (nft), synguard (mode=2), synguard-adaptive (mode=1); and a gateway
+# namespace in front of a server namespace, in the FORWARD path: gw-forward
+# (forwarding only, the server's own cookies), gw-synproxy (SYNPROXY on the
+# gateway), gw-synguard (synguard's relay, gateway=2, on the gateway). The
+# measurements: capacity under a full-speed SYN flood, a legitimate client's
+# success and latency at flood steps found from the kernel's own capacity,
+# the cost of relaying one iperf3 connection, and (not for the gateways) the
 # slab memory 10^6 flood SYNs leave behind. Then scripts/bench-report.py
 # turns each kernel's records into
 #
@@ -24,7 +30,7 @@
 #
 # The guests run under TCG: absolute rates are slow and depend on what else
 # the host runs; the reports compare each configuration with `kernel`
-# measured in the same boot. A full run takes about 10-15 minutes on a
+# measured in the same boot. A full run takes about 13-18 minutes on a
 # 2-core machine (both kernels in parallel), depending on the host's load.
 # Needs the module built for each kernel (make modules-all; without it the
 # synguard configurations are skipped) and selftests/tools/synflood (make
@@ -86,7 +92,7 @@ if ! ls "$top"/.build/*/synguard.ko >/dev/null 2>&1; then
 	echo "$me: no module in .build/ (make modules-all): synguard configurations skipped" >&2
 fi
 t0=$(date +%s)
-echo "$me: about 10-15 minutes per guest" >&2
+echo "$me: about 13-18 minutes per guest" >&2
 bench_boot "$run" "$vm_timeout" scripts/bench-guest.sh "${gargs[@]}"
 
 rc=0
