@@ -849,25 +849,9 @@ static unsigned int out_parse(struct synguard_net *sn, struct sk_buff *skb,
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
 
-	switch (synguard_pkt_parse(skb, state->pf, state->out, &pkt)) {
-	case SYNGUARD_PKT_OTHER:
-		/*
-		 * An ICMP error this host made about a relayed segment it
-		 * could not send on (a route whose MTU is below the device's:
-		 * ip6_fragment(), ip_fragment()) quotes the segment as this
-		 * hook had translated it, and goes to the listener (a server
-		 * behind a gateway; a local one by loopback, whose PRE_ROUTING
-		 * we skip). A new skb, received from no device: errors routed
-		 * through us were translated in PRE_ROUTING already.
-		 */
-		if (!skb->skb_iif)
-			synguard_icmp_in(sn, skb, state->pf, state->out);
+	if (synguard_pkt_parse(skb, state->pf, state->out, &pkt) !=
+	    SYNGUARD_PKT_TCP)
 		return NF_ACCEPT;
-	case SYNGUARD_PKT_BAD:
-		return NF_ACCEPT;
-	case SYNGUARD_PKT_TCP:
-		break;
-	}
 	f = synguard_flow_find(sn, &pkt, false);
 	if (!f)
 		return NF_ACCEPT;

@@ -187,11 +187,9 @@ static int quote_xlate(struct sk_buff *skb, const struct quote *q, u32 delta)
 }
 
 /*
- * An ICMP or ICMPv6 packet coming in (PRE_ROUTING), or made by this host
- * (POST_ROUTING, on @in the device it leaves by): if it is an error quoting
- * one of the listener's relayed segments, move the quoted seq into its
- * space. Never drops: what is not ours, or cannot be changed, goes on as
- * it came.
+ * An ICMP or ICMPv6 packet coming in: if it is an error quoting one of the
+ * listener's relayed segments, move the quoted seq into its space. Never
+ * drops: what is not ours, or cannot be changed, goes on as it came.
  */
 void synguard_icmp_in(struct synguard_net *sn, struct sk_buff *skb, u8 family,
 		      const struct net_device *in)

@@ -21,6 +21,8 @@
 # synguard). The router's errors now quote the gateway's cookie space on
 # their way to the backend, and the gateway must translate them as it
 # forwards them: the same checks at the backend, gateway=0 the baseline.
+# And once more with the narrow link moved to the gateway itself, whose
+# errors quote the backend's own space and must be left alone.
 #
 # timeout: 240
 
@@ -48,7 +50,8 @@ setup_ns client router server backend || exit
 {
 	veth_pair "$client" "$router" $C4/24 $R4C/24 &&
 		to_client=$VETH2 &&
-		veth_pair "$router" "$server" $R4S/24 $S4/24
+		veth_pair "$router" "$server" $R4S/24 $S4/24 &&
+		srv_to_router=$VETH2
 } || skip_test "cannot make the veth pairs"
 if ! ip netns exec "$router" sysctl -qw net.ipv4.ip_forward=1 ||
 	! ip netns exec "$router" sysctl -qw net.ipv6.conf.all.forwarding=1; then
@@ -74,7 +77,7 @@ wait_port_listen "$server" $PORT || { ksft_fail "HTTP server listens"; exit "$ks
 # The listener's namespace and synguard's, and how a round sets the mode:
 # the server for the local rounds, the backend and the gateway in front of
 # it for the gateway rounds.
-lns=$server gns=$server knob=mode
+lns=$server gns=$server knob=mode own=0
 engage() { in_s sysctl -qw net.synguard.mode="$1"; }
 
 # route_mtu FAMILY DST: the path MTU the listener has learned towards DST.
@@ -128,7 +131,11 @@ round() {
 relayed() {
 	local fam=$1 oow
 	expect_delta "$gns" handoff_ok -ge 1 "IPv$fam: the fetch was relayed"
-	expect_delta "$gns" icmp_xlate -ge 1 "IPv$fam: the router's ICMP errors translated"
+	if [ "$own" = 1 ]; then
+		expect_delta "$gns" icmp_xlate -eq 0 "IPv$fam: the gateway's own ICMP errors left alone"
+	else
+		expect_delta "$gns" icmp_xlate -ge 1 "IPv$fam: the router's ICMP errors translated"
+	fi
 	oow=$(($(nstat_val "$lns" TcpExtOutOfWindowIcmps) - oow0))
 	ksft_info "IPv$fam: errors sent (router, server): $(ptbs) before: $ptb0"
 	[ "$oow" = 0 ]
@@ -191,6 +198,15 @@ wait_port_listen "$backend" $PORT || { ksft_fail "backend's HTTP server listens"
 lns=$backend knob=gateway
 engage() { in_s sysctl -qw net.synguard.gateway="$1"; }
 rounds " through the gateway" $B4 $B6
+
+# ---- the gateway's own link is the narrow one: it sends the errors itself
+# (ip_forward(), ip6_forward(): about the segment as the backend sent it,
+# before POST_ROUTING translated it), and none may be translated.
+ip -n "$router" link set "$to_client" mtu 1500 &&
+	ip -n "$server" link set "$srv_to_router" mtu $MTU ||
+	{ ksft_fail "gateway: the narrow link moved to the gateway"; exit "$ksft_fail"; }
+own=1
+rounds " from the gateway's own link" $B4 $B6
 
 cleanup_bg
 check_dmesg_clean
