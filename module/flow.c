@@ -374,6 +374,26 @@ void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 	trace_synguard_flow_state(f, false);
 }
 
+/*
+ * A flow whose connection the server had before the hand-off (a gateway's
+ * relay, see server_has_it() in hooks.c): established, translating
+ * nothing, so that its segments pass as they are until it goes idle or
+ * closes, and a client's ACK of it is not taken for a cookie again.
+ */
+void synguard_flow_passthrough(struct synguard_flow *f)
+{
+	f->isn_delta = 0;
+	f->ts = false;
+	f->ts_delta = 0;
+	f->win_from = 0;
+	f->win_to = 0;
+	f->cwin_from = 0;
+	f->cwin_to = 0;
+	/* Publish the offsets above before the state that lets readers in. */
+	smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
+	trace_synguard_flow_state(f, false);
+}
+
 /* ---- translation ------------------------------------------------------ */
 
 /* What to add to each field of one segment. */

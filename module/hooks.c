@@ -797,11 +797,36 @@ static void learn(struct synguard_net *sn, const struct synguard_flow *f,
 	synguard_gw_learn(sn, synack, &offered);
 }
 
+/*
+ * A server behind a relaying gateway answers our hand-off SYN with a plain
+ * ACK (no SYN, no RST) that does not acknowledge it: it has this
+ * connection open already (the challenge ACK of RFC 5961). We did not open
+ * it (it began while we did not answer SYNs), and its ACK passed our
+ * cookie check by chance. Its segments are not ours to translate: the flow
+ * passes them as they are from now on, the ones it held first, and the
+ * challenge ACK goes on to the client. Counted as a failed hand-off.
+ */
+static bool server_has_it(struct synguard_net *sn, struct synguard_flow *f,
+			  const struct sk_buff *skb,
+			  const struct synguard_pkt *pkt)
+{
+	if (!pkt->th.ack || pkt->th.syn || pkt->th.rst ||
+	    ntohl(pkt->th.ack_seq) == f->client_isn + 1 ||
+	    !synguard_pkt_via_route(sn->net, skb, pkt))
+		return false;
+	synguard_flow_passthrough(f);
+	synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+	synguard_flow_release(sn, f);
+	return true;
+}
+
 static unsigned int from_listener(struct synguard_net *sn,
 				  struct synguard_flow *f, struct sk_buff *skb,
 				  const struct synguard_pkt *pkt)
 {
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
+		if (f->fwd && server_has_it(sn, f, skb, pkt))
+			return NF_ACCEPT;
 		/*
 		 * From the network, behind a gateway: only an answer to our
 		 * hand-off SYN, which acknowledges it, may end the hand-off.

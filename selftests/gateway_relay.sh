@@ -13,6 +13,10 @@
 #     timestamps, the client's MSS); the flow is gone 2 MSL after the close.
 #     A connection opened while the gateway did not engage (mode=0) still
 #     works once it answers SYNs again.
+#  1b. A connection opened while the gateway did not relay, whose tuple
+#     then completes a cookie handshake (rawtcp): the server answers the
+#     hand-off SYN with a challenge ACK, the gateway stops the hand-off
+#     (handoff_fail) and the open connection echoes on at once.
 #  2. 50 ms between gateway and server (netem): a client that writes as
 #     soon as connect() returns gets its answer within 190 ms and without a
 #     retransmission timeout (its data waited in the flow for the server's
@@ -173,6 +177,54 @@ ksft_check $? "1: mode=2, a relayed connection meanwhile"
 touch "$tmpd/go-before"
 wait $held_pid
 ksft_check $? "1: the first connection echoes 64 KiB more, intact"
+
+# A connection the gateway did not open (gateway=0 then) whose client's
+# ACK passes the cookie check (here by construction: rawtcp completes a
+# cookie handshake on its tuple): the server answers the hand-off SYN with
+# a challenge ACK, and the gateway lets the connection be, at once.
+SPORT_OPEN=41000
+ip netns exec "$client" "$PY" -c '
+import os, socket, sys, time
+d, addr, port, sport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", sport))
+s.settimeout(10)
+s.connect((addr, port))
+def rt():
+    t = time.monotonic()
+    s.sendall(b"x" * 1000)
+    got = b""
+    while len(got) < 1000:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    return len(got), int((time.monotonic() - t) * 1000)
+print("first %d %d" % rt(), flush=True)
+open(d + "/open-ready", "w").close()
+while not os.path.exists(d + "/open-go"):
+    time.sleep(0.05)
+print("second %d %d" % rt(), flush=True)
+' "$tmpd" $SRV $PORT $SPORT_OPEN >"$tmpd/open.out" 2>&1 &
+open_pid=$!
+bg_track $open_pid
+gwset gateway 0
+slowwait 10 test -e "$tmpd/open-ready"
+ksft_check $? "1b: a connection opened while the gateway did not relay ($(cat "$tmpd/open.out"))"
+gwset gateway 2
+sg_snap "$gateway"
+out=$(rawtcp --src $CLI --dst $SRV --sport $SPORT_OPEN --dport $PORT \
+	syn --seq 7000000 --ack-after 0)
+# At once: the client's data must not wait in a hand-off the server
+# never completes (7 s).
+touch "$tmpd/open-go"
+wait $open_pid
+expect_delta "$gateway" handoff_fail -ge 1 "1b: the server's challenge ACK ends the hand-off of its open connection ($(tr '\n' ' ' <<<"$out"))"
+read -r _ n ms <<<"$(grep '^second' "$tmpd/open.out")"
+[ "${n:-0}" = 1000 ] && [ "${ms:-9999}" -lt 1000 ]
+ksft_check $? "1b: the open connection echoes on at once (${ms:-?} ms < 1000)" ||
+	{ cat "$tmpd/open.out"; sg_dump "$gateway"; }
 
 # ------------------------------------------- 2. data while the server is far
 
