@@ -44,7 +44,7 @@
 #     unchanged and the connection works), the gateway's namespace deleted
 #     under the flood; dmesg clean.
 #
-# timeout: 240
+# timeout: 300
 
 # Functions run by trap and the wait helpers look unreachable to shellcheck.
 # shellcheck disable=SC2317,SC2119

@@ -24,7 +24,7 @@
 # And once more with the narrow link moved to the gateway itself, whose
 # errors quote the backend's own space and must be left alone.
 #
-# timeout: 240
+# timeout: 300
 
 source "$(dirname "$0")/lib.sh"
 
