@@ -52,13 +52,22 @@ void synguard_flow_cache_exit(void)
 	kmem_cache_destroy(flow_cache);
 }
 
+/* Free the kept hand-off SYN, if any, and its charge. */
+static void flow_drop_syn(struct sk_buff *syn)
+{
+	if (!syn)
+		return;
+	atomic_long_sub(syn->truesize, &held_total);
+	consume_skb(syn);
+}
+
 static void flow_free(struct synguard_flow *f)
 {
 	/* Softirq (an RCU callback) or process context: both may free skbs. */
 	if (f->fwd) {
 		skb_queue_purge(&f->held);
 		atomic_long_sub(f->held_bytes, &held_total);
-		kfree_skb(f->syn);
+		flow_drop_syn(f->syn);
 	}
 	kmem_cache_free(flow_cache, f);
 	atomic_long_dec(&flows_live);
@@ -585,7 +594,9 @@ void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn)
 	unsigned long flags;
 
 	spin_lock_irqsave(&f->held.lock, flags);
-	if (synguard_flow_state(f) == SG_FLOW_HANDOFF && !f->syn) {
+	/* Charged like the held segments: it waits as long as they do. */
+	if (synguard_flow_state(f) == SG_FLOW_HANDOFF && !f->syn &&
+	    held_charge(syn->truesize)) {
 		f->syn = syn;
 		syn = NULL;
 	}
@@ -593,16 +604,19 @@ void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn)
 	kfree_skb(syn);
 }
 
+
 /*
  * The flow is established (synguard_flow_establish()): feed the held
  * segments, the third ACK first, to the receive path of the interface the
  * client uses, as they came. PRE_ROUTING translates them into the server's
  * space, before conntrack, and they are forwarded: the server's handshake
  * completes and the client's first data goes with it, without waiting
- * for a retransmission. Through the backlog (netif_rx()), in order, not
- * at once: we are in the output path of the server's SYN+ACK, deep in a
- * receive already, and a forward path nested in it could run out of
- * stack. Softirq, under RCU (the device lookup).
+ * for a retransmission. Through the backlog (netif_rx()), in their order,
+ * not at once: we are in the output path of the server's SYN+ACK, deep in
+ * a receive already, and a forward path nested in it could run out of
+ * stack. (A later segment relayed at once may overtake them, or a full
+ * backlog drop one: TCP copes, as with any reordering or loss.) Softirq,
+ * under RCU (the device lookup).
  */
 void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 {
@@ -620,7 +634,7 @@ void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 	f->syn = NULL;
 	spin_unlock_irqrestore(&f->held.lock, flags);
 	/* The server answered: its SYN is not sent again. */
-	consume_skb(syn);
+	flow_drop_syn(syn);
 	while ((skb = __skb_dequeue(&q))) {
 		/* The device may have gone while the segment waited. */
 		dev = dev_get_by_index_rcu(sn->net, f->ifindex);
@@ -791,17 +805,31 @@ static bool gc_handoff_retry(struct synguard_net *sn, struct synguard_flow *f)
 {
 	struct sk_buff *syn = NULL;
 	unsigned long flags;
+	bool kept, answered;
 
 	if (time_before_eq(jiffies, f->syn_sent + (HANDOFF_STALE << f->syn_tries)))
 		return true;
 	if (f->syn_tries >= HANDOFF_SYN_RETRIES)
 		return false;
+	/*
+	 * The server may have answered on another CPU since gc_judge() read
+	 * the state (release() took the SYN): keep the flow, the next run
+	 * judges it established.
+	 */
 	spin_lock_irqsave(&f->held.lock, flags);
-	if (f->syn)
+	answered = synguard_flow_state(f) != SG_FLOW_HANDOFF;
+	kept = f->syn;
+	if (!answered && kept)
 		syn = skb_copy(f->syn, GFP_ATOMIC);
 	spin_unlock_irqrestore(&f->held.lock, flags);
-	if (!syn)
+	if (answered)
+		return true;
+	/* Nothing to send again: no memory for a copy at the hand-off. */
+	if (!kept)
 		return false;
+	/* No memory now: the next run tries again. */
+	if (!syn)
+		return true;
 	f->syn_tries++;
 	f->syn_sent = jiffies;
 	if (!synguard_reinject_syn(sn->net, syn, f->sdif ?: f->ifindex))

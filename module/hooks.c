@@ -799,19 +799,23 @@ static void learn(struct synguard_net *sn, const struct synguard_flow *f,
 
 /*
  * A server behind a relaying gateway answers our hand-off SYN with a plain
- * ACK (no SYN, no RST) that does not acknowledge it: it has this
- * connection open already (the challenge ACK of RFC 5961). We did not open
- * it (it began while we did not answer SYNs), and its ACK passed our
- * cookie check by chance. Its segments are not ours to translate: the flow
- * passes them as they are from now on, the ones it held first, and the
- * challenge ACK goes on to the client. Counted as a failed hand-off.
+ * ACK (no SYN, no RST) of exactly the sequence after the SYN's: it has this
+ * connection open already, and is waiting for that byte (the challenge ACK
+ * of RFC 5961 to a SYN in a synchronised state). We did not open it (it
+ * began while we did not answer SYNs), and a segment of it passed our
+ * cookie check by chance: its seq made our SYN's. Its segments are not
+ * ours to translate: the flow passes them as they are from now on, the
+ * ones it held first, and the challenge ACK goes on to the client.
+ * Counted as a failed hand-off. (Any other plain ACK, e.g. a TIME_WAIT
+ * socket's to a SYN it will not take, is dropped as before: the SYN is
+ * sent again.)
  */
 static bool server_has_it(struct synguard_net *sn, struct synguard_flow *f,
 			  const struct sk_buff *skb,
 			  const struct synguard_pkt *pkt)
 {
 	if (!pkt->th.ack || pkt->th.syn || pkt->th.rst ||
-	    ntohl(pkt->th.ack_seq) == f->client_isn + 1 ||
+	    ntohl(pkt->th.ack_seq) != f->client_isn + 1 ||
 	    !synguard_pkt_via_route(sn->net, skb, pkt))
 		return false;
 	synguard_flow_passthrough(f);

@@ -344,11 +344,13 @@ bool synguard_syn_is_new(struct net *net, const struct sk_buff *skb,
 /*
  * The kernel drops a segment whose checksum is wrong (tcp_v4_rcv()); so do
  * we before answering one. Cheap when the device verified it already.
- * nf_checksum() takes a device's CHECKSUM_COMPLETE sum on trust outside
- * PRE_ROUTING and LOCAL_IN, as if someone had checked it: in FORWARD
- * (gateway mode) nobody has, and the server would drop the SYN we are
- * about to answer in its name. So it is summed here, in software: a SYN
- * is short, and only one we would answer gets this far.
+ * nf_checksum() takes a CHECKSUM_COMPLETE sum on trust outside PRE_ROUTING
+ * and LOCAL_IN. A routed SYN reaches FORWARD without one (ip_forward()
+ * turns it into CHECKSUM_NONE, which nf_checksum() sums), but a bridged
+ * one (br_netfilter, a transparent gateway) may keep it, and nobody has
+ * checked it: the server would drop the SYN we are about to answer in its
+ * name. So it is summed here, in software: a SYN is short, and only one
+ * we would answer gets this far.
  */
 bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 			  unsigned int hook)

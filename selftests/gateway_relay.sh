@@ -178,10 +178,12 @@ touch "$tmpd/go-before"
 wait $held_pid
 ksft_check $? "1: the first connection echoes 64 KiB more, intact"
 
-# A connection the gateway did not open (gateway=0 then) whose client's
-# ACK passes the cookie check (here by construction: rawtcp completes a
-# cookie handshake on its tuple): the server answers the hand-off SYN with
-# a challenge ACK, and the gateway lets the connection be, at once.
+# A connection the gateway did not open (gateway=0 then) one of whose
+# segments passes the cookie check: here by construction, rawtcp completes
+# a cookie handshake on its tuple, with the sequence number the server
+# expects next (read with TCP_REPAIR). The server answers the hand-off SYN
+# with a challenge ACK of that number, and the gateway lets the
+# connection be, at once.
 SPORT_OPEN=41000
 ip netns exec "$client" "$PY" -c '
 import os, socket, sys, time
@@ -202,7 +204,14 @@ def rt():
         got += b
     return len(got), int((time.monotonic() - t) * 1000)
 print("first %d %d" % rt(), flush=True)
-open(d + "/open-ready", "w").close()
+# TCP_REPAIR, TCP_REPAIR_QUEUE = TCP_SEND_QUEUE, TCP_QUEUE_SEQ: snd_nxt.
+s.setsockopt(socket.IPPROTO_TCP, 19, 1)
+s.setsockopt(socket.IPPROTO_TCP, 20, 2)
+seq = s.getsockopt(socket.IPPROTO_TCP, 21) & 0xffffffff
+s.setsockopt(socket.IPPROTO_TCP, 19, 0)
+with open(d + "/open-ready.tmp", "w") as f:
+    f.write("%d\n" % seq)
+os.rename(d + "/open-ready.tmp", d + "/open-ready")
 while not os.path.exists(d + "/open-go"):
     time.sleep(0.05)
 print("second %d %d" % rt(), flush=True)
@@ -214,8 +223,9 @@ slowwait 10 test -e "$tmpd/open-ready"
 ksft_check $? "1b: a connection opened while the gateway did not relay ($(cat "$tmpd/open.out"))"
 gwset gateway 2
 sg_snap "$gateway"
+nxt=$(cat "$tmpd/open-ready")
 out=$(rawtcp --src $CLI --dst $SRV --sport $SPORT_OPEN --dport $PORT \
-	syn --seq 7000000 --ack-after 0)
+	syn --seq $(((nxt + 4294967295) % 4294967296)) --ack-after 0)
 # At once: the client's data must not wait in a hand-off the server
 # never completes (7 s).
 touch "$tmpd/open-go"
