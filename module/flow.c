@@ -604,7 +604,6 @@ void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn)
 	kfree_skb(syn);
 }
 
-
 /*
  * The flow is established (synguard_flow_establish()): feed the held
  * segments, the third ACK first, to the receive path of the interface the

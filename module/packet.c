@@ -907,6 +907,22 @@ static int secpath_copy(struct sk_buff *skb, const struct sk_buff *ack)
 }
 
 /*
+ * Feed @skb (on skb->dev) to the receive path now, synchronously. Softirq,
+ * usually; but hooks after an NFQUEUE verdict, and the GC's SYN
+ * retransmissions, run in process context, and the receive path wants BHs
+ * off.
+ */
+static int receive_now(struct sk_buff *skb)
+{
+	int err;
+
+	local_bh_disable();
+	err = netif_receive_skb_core(skb);
+	local_bh_enable();
+	return err;
+}
+
+/*
  * Rebuild the client's SYN from the validated ACK and the options the cookie
  * carried, and feed it to the normal receive path as if it had just arrived
  * on the ACK's interface: tc, taps, netfilter (conntrack, INPUT rules) and
@@ -937,7 +953,6 @@ int synguard_inject_syn(const struct sk_buff *ack,
 		},
 	};
 	struct sk_buff *skb = seg_build(pkt->family, &seg, NULL, 0);
-	int err;
 
 	if (!skb)
 		return -ENOMEM;
@@ -976,14 +991,7 @@ int synguard_inject_syn(const struct sk_buff *ack,
 		if (*keep)
 			(*keep)->dev = NULL;
 	}
-	/*
-	 * Softirq, usually; but hooks after an NFQUEUE verdict run in process
-	 * context, and the receive path wants BHs off.
-	 */
-	local_bh_disable();
-	err = netif_receive_skb_core(skb);
-	local_bh_enable();
-	return err;
+	return receive_now(skb);
 }
 
 /*
@@ -994,15 +1002,10 @@ int synguard_inject_syn(const struct sk_buff *ack,
  */
 int synguard_reinject_syn(struct net *net, struct sk_buff *syn, int ifindex)
 {
-	int err;
-
 	syn->dev = dev_get_by_index_rcu(net, ifindex);
 	if (!syn->dev) {
 		kfree_skb(syn);
 		return -ENODEV;
 	}
-	local_bh_disable();
-	err = netif_receive_skb_core(syn);
-	local_bh_enable();
-	return err;
+	return receive_now(syn);
 }
