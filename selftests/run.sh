@@ -24,7 +24,8 @@
 #
 # Output is TAP 13, numbered in the order results arrive; each result is
 # preceded by the test's output as "# " lines (on failure also the console
-# log's path), and the very last line is "N passed, N failed, N skipped".
+# log's path), and the very last line is "N passed, N failed, N skipped",
+# after each failed test's FAIL lines again.
 # Every test's output and console log stay in .cache/selftests/<run>/.
 # On the debug kernel (KASAN, lockdep, kmemleak: several times slower under
 # TCG) every timeout and the boot allowance are multiplied by
@@ -211,6 +212,7 @@ done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; echo "# interrupted"; exit 130' INT TERM
 
 n=0 npass=0 nfail=0 nskip=0
+failures=()
 while read -r k t rc secs; do
 	n=$((n + 1))
 	out=$logdir/$k/$t.out
@@ -238,11 +240,18 @@ while read -r k t rc secs; do
 		esac
 		echo "# $k:$t: console log: $logdir/$k/$t.console.log"
 		echo "not ok $n $k:$t"
+		failures+=("$k:$t")
 		;;
 	esac
 done <"$fifo"
 wait
 
+# What failed, once more next to the totals: a long test's FAIL lines
+# may be far above, or cut off where only the end of the output is kept.
+for f in "${failures[@]}"; do
+	echo "# failed: $f"
+	grep -E '^FAIL' "$logdir/${f%%:*}/${f#*:}.out" | head -n 20 | sed "s/^/#   /"
+done
 echo "# logs: $logdir"
 echo "$npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]
