@@ -33,7 +33,8 @@
 #          of the two transfers divided by MIB, so that iperf3's start-up
 #          and handshakes fall out.
 #   perf   perf record -e cpu-clock during the kernel's and synguard's SYN
-#          floods: under icount its samples are by instructions.
+#          floods and the baseline's (module loaded): under icount its
+#          samples are by instructions.
 #
 # Gateway configurations (syn and mb sections): the client side, a gateway
 # namespace that forwards, a server namespace behind it (bench_gw_ns).
@@ -556,10 +557,12 @@ relays() {
 # profile CONFIG: perf's cpu-clock samples (by instructions, under icount)
 # over one counted flood; the top 25 symbols, synguard's share and all of
 # its own symbols (perf files module symbols under [kernel.kallsyms] here:
-# /proc/kallsyms says which are synguard's).
+# /proc/kallsyms says which are synguard's), and every symbol for the
+# report's difference to the baseline's profile. A sample every 50000
+# instructions (guest ns).
 profile() {
 	local c=$1 all
-	if ! perf record -q -N -B -e cpu-clock -a -o "$W/perf.data" -- \
+	if ! perf record -q -N -B -e cpu-clock -c 50000 -a -o "$W/perf.data" -- \
 		"$SYNFLOOD" --quiet --dst "$(addr "$c")" --dport "$HTTP" --src-prefix "$FLOOD_SRC" \
 		--opts full --count "$COUNT" --seed "$SEED" --duration 600 >"$W/perf.err" 2>&1; then
 		log "perf record failed: $(head -3 "$W/perf.err")"
@@ -578,6 +581,8 @@ profile() {
 			s = l[i]; sub(/^ *[0-9.]+%/, "", s)
 			printf "%9.2f%%%s\n", f[1] * 100 / (100 - idle), s } }' <<<"$all")
 	head -25 <<<"$all" | while IFS= read -r line; do echo "T perf-$c $line"; done
+	# Every symbol down to 0.01 %: the report subtracts the baseline's.
+	awk '$1 + 0 >= 0.01 { print "T perfall-" c " " $0 }' c="$c" <<<"$all"
 	echo "T perfmod-$c $(awk 'NR == FNR { if ($4 == "[synguard]") own[$3] = 1; next }
 		($3 in own) { sub("%", "", $1); sum += $1 }
 		END { printf "%.1f", sum }' /proc/kallsyms - <<<"$all")"
@@ -628,7 +633,7 @@ if [ $((${#G1[@]} + ${#GW1[@]})) -gt 0 ]; then
 		if section ack; then log "ack: synguard"; acks synguard; fi
 		if section bogus; then log "bogus: drop synguard"; floods bogus drop synguard; fi
 		if section mb; then log "mb: synguard"; relays synguard; fi
-		if section perf; then profile synguard; fi
+		if section perf; then profile drop; profile synguard; fi
 	fi
 	if [ ${#GW1[@]} -gt 0 ]; then
 		if section syn; then log "syn: gw-synguard"; floods syn gw-drop gw-synguard; fi
