@@ -7,7 +7,9 @@
  * translated into the listener's sequence space.
  * LOCAL_IN, after every filter chain: SYNs the firewall let through are
  * answered with cookies. A port the firewall closes to a source thus stays
- * closed to it, and SYNs it drops do not count toward the SYN rate.
+ * closed to it, and SYNs it drops do not count toward the SYN rate. Where
+ * there is nothing between PRE_ROUTING and LOCAL_IN (early.c), a SYN is
+ * decided in PRE_ROUTING, by the same code, without the input route.
  * POST_ROUTING, after conntrack has seen the listener's packets: the
  * listener's SYN+ACK is captured, the rest translated into the cookie space.
  * FORWARD, in gateway mode, last: SYNs to protected servers behind us are
@@ -24,6 +26,7 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/tcp.h>
 #include <net/xfrm.h>
+#include "early.h"
 #include "engage.h"
 #include "flow.h"
 #include "gateway.h"
@@ -184,7 +187,10 @@ static unsigned int on_syn(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, SG_PASS_OFF);
 		return NF_ACCEPT;
 	}
-	if (!synguard_pkt_dst_local(skb, pkt) || !synguard_pkt_src_ok(skb, pkt))
+	/* In PRE_ROUTING, early.c found the destination local. */
+	if ((state->hook == NF_INET_LOCAL_IN &&
+	     !synguard_pkt_dst_local(skb, pkt)) ||
+	    !synguard_pkt_src_ok(skb, pkt))
 		return NF_ACCEPT;
 	if (!port_selected(sn, pkt->th.dest)) {
 		synguard_stat_inc(sn, SG_PASS_PORT);
@@ -508,19 +514,47 @@ static unsigned int on_bad(struct synguard_net *sn,
  * most: a SYN flood's packets pass here at the least cost.
  */
 static bool in_idle(const struct synguard_net *sn, const struct sk_buff *skb,
-		    u8 family)
+		    u8 family, u8 *flags)
 {
 	bool live = cookies_expected(sn);
-	u8 flags;
 
+	*flags = 0;
 	if (!live && READ_ONCE(sn->cfg.mode) == SYNGUARD_MODE_OFF)
 		return true;
-	flags = synguard_pkt_peek_flags(skb, family);
+	*flags = synguard_pkt_peek_flags(skb, family);
 	/* Not known to be a well-formed TCP segment: parse it. */
-	if (!flags)
+	if (!*flags)
 		return false;
-	return !live || (flags & (TCPHDR_SYN | TCPHDR_RST)) ||
-	       !(flags & TCPHDR_ACK);
+	return !live || (*flags & (TCPHDR_SYN | TCPHDR_RST)) ||
+	       !(*flags & TCPHDR_ACK);
+}
+
+static bool nat_applied(const struct sk_buff *skb);
+static unsigned int local_parse(struct synguard_net *sn, struct sk_buff *skb,
+				const struct nf_hook_state *state,
+				int nr_flows);
+
+/* A SYN is a segment with SYN set and none of these others. */
+#define SYN_FLAGS	(TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)
+
+/*
+ * May the SYN @skb be decided here, in PRE_ROUTING, as hook_local() would
+ * decide it (early.c)? Not in mode 0, where hook_local() only counts it.
+ */
+static bool in_early(const struct synguard_net *sn, const struct sk_buff *skb,
+		     const struct nf_hook_state *state)
+{
+	return READ_ONCE(sn->cfg.mode) != SYNGUARD_MODE_OFF &&
+	       !nat_applied(skb) && synguard_early_local(sn, skb, state);
+}
+
+/* A SYN decided in PRE_ROUTING that goes on is not decided again. */
+static unsigned int early_verdict(const struct sk_buff *skb,
+				  unsigned int verdict)
+{
+	if (verdict == NF_ACCEPT)
+		synguard_early_pass(skb);
+	return verdict;
 }
 
 /*
@@ -562,7 +596,10 @@ static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
 		else if (f)
 			return from_client(sn, f, skb, &pkt);
 	}
-	/* SYNs are answered past the firewall, in hook_local(). */
+	/* SYNs are answered past the firewall, in hook_local(), if any. */
+	if ((tcp_flag_byte(&pkt.th) & SYN_FLAGS) == TCPHDR_SYN &&
+	    in_early(sn, skb, state))
+		return early_verdict(skb, on_syn(sn, skb, &pkt, state));
 	if (pkt.th.rst || pkt.th.syn || !pkt.th.ack)
 		return NF_ACCEPT;
 	return on_ack(sn, skb, &pkt, state);
@@ -574,6 +611,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 {
 	struct synguard_net *sn = priv;
 	int nr_flows;
+	u8 flags;
 
 	/*
 	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
@@ -582,9 +620,14 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 	 */
 	if ((state->in->flags & IFF_LOOPBACK) || netif_is_l3_slave(state->in))
 		return NF_ACCEPT;
+	synguard_early_forget(skb);
 	nr_flows = atomic_read(&sn->nr_flows);
-	if (!nr_flows && in_idle(sn, skb, state->pf))
-		return NF_ACCEPT;
+	if (!nr_flows && in_idle(sn, skb, state->pf, &flags)) {
+		if ((flags & SYN_FLAGS) != TCPHDR_SYN ||
+		    !in_early(sn, skb, state))
+			return NF_ACCEPT;
+		return early_verdict(skb, local_parse(sn, skb, state, 0));
+	}
 	return in_parse(sn, skb, state, nr_flows);
 }
 
@@ -604,9 +647,6 @@ static bool nat_applied(const struct sk_buff *skb)
 	return false;
 #endif
 }
-
-/* A SYN is a segment with SYN set and none of these others. */
-#define SYN_FLAGS	(TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN)
 
 /* A SYN, or what the peek could not tell, of no listener assigned. */
 static unsigned int local_parse(struct synguard_net *sn, struct sk_buff *skb,
@@ -640,6 +680,8 @@ static unsigned int hook_local(void *priv, struct sk_buff *skb,
 	/* Every segment to a local socket comes here: most are no SYN. */
 	flags = synguard_pkt_peek_flags(skb, state->pf);
 	if (flags && (flags & SYN_FLAGS) != TCPHDR_SYN)
+		return NF_ACCEPT;
+	if (synguard_early_passed(skb))
 		return NF_ACCEPT;
 	/*
 	 * A listener already assigned (TPROXY, bpf_sk_assign), or a

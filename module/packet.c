@@ -372,8 +372,22 @@ bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 
 /* ---- building --------------------------------------------------------- */
 
+/*
+ * A segment for the output path (@out) leaves its TCP checksum to the
+ * device, or to validate_xmit_skb() where the device cannot sum: the
+ * pseudo-header's sum, CHECKSUM_PARTIAL, as the kernel's own segments. One
+ * we inject into the receive path is summed in full here.
+ */
+static void seg_csum_partial(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct tcphdr, check);
+}
+
+/* @out: __ip_local_out() sets the total length and the header checksum. */
 static void push_l3_v4(struct sk_buff *skb, const struct synguard_seg *seg,
-		       struct tcphdr *th, unsigned int tcplen)
+		       struct tcphdr *th, unsigned int tcplen, bool out)
 {
 	struct iphdr *iph = skb_push(skb, sizeof(*iph));
 
@@ -381,21 +395,26 @@ static void push_l3_v4(struct sk_buff *skb, const struct synguard_seg *seg,
 	iph->version = 4;
 	iph->ihl = sizeof(*iph) / 4;
 	iph->tos = 0;
-	iph->tot_len = htons(skb->len);
 	iph->id = 0;
 	iph->frag_off = htons(IP_DF);
 	iph->ttl = seg->ttl;
 	iph->protocol = IPPROTO_TCP;
 	iph->saddr = seg->saddr->s6_addr32[0];
 	iph->daddr = seg->daddr->s6_addr32[0];
+	skb->protocol = htons(ETH_P_IP);
+	if (out) {
+		th->check = ~tcp_v4_check(tcplen, iph->saddr, iph->daddr, 0);
+		seg_csum_partial(skb);
+		return;
+	}
+	iph->tot_len = htons(skb->len);
 	ip_send_check(iph);
 	th->check = tcp_v4_check(tcplen, iph->saddr, iph->daddr,
 				 csum_partial(th, tcplen, 0));
-	skb->protocol = htons(ETH_P_IP);
 }
 
 static void push_l3_v6(struct sk_buff *skb, const struct synguard_seg *seg,
-		       struct tcphdr *th, unsigned int tcplen)
+		       struct tcphdr *th, unsigned int tcplen, bool out)
 {
 	struct ipv6hdr *ip6h = skb_push(skb, sizeof(*ip6h));
 
@@ -406,9 +425,14 @@ static void push_l3_v6(struct sk_buff *skb, const struct synguard_seg *seg,
 	ip6h->hop_limit = seg->ttl;
 	ip6h->saddr = *seg->saddr;
 	ip6h->daddr = *seg->daddr;
+	skb->protocol = htons(ETH_P_IPV6);
+	if (out) {
+		th->check = ~tcp_v6_check(tcplen, &ip6h->saddr, &ip6h->daddr, 0);
+		seg_csum_partial(skb);
+		return;
+	}
 	th->check = tcp_v6_check(tcplen, &ip6h->saddr, &ip6h->daddr,
 				 csum_partial(th, tcplen, 0));
-	skb->protocol = htons(ETH_P_IPV6);
 }
 
 /*
@@ -452,11 +476,13 @@ static struct sk_buff *seg_recycle(struct sk_buff *skb, unsigned int room)
 }
 
 /*
- * A complete segment with both checksums filled in; skb->data at L3. In
- * @reuse if seg_recycle() can, else in a new skb.
+ * A complete segment, skb->data at L3, for the output path (@out: the
+ * checksums are finished there, see seg_csum_partial()) or with both
+ * checksums filled in. In @reuse if seg_recycle() can, else in a new skb.
  */
 static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
-				 struct sk_buff *reuse, unsigned int headroom)
+				 struct sk_buff *reuse, unsigned int headroom,
+				 bool out)
 {
 	u8 opt[SYNGUARD_SYNOPT_MAXLEN];
 	unsigned int optlen = synguard_tcpopt_build(opt, &seg->opts);
@@ -486,13 +512,29 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
 	memcpy(th + 1, opt, optlen);
 
 	if (family == NFPROTO_IPV4)
-		push_l3_v4(skb, seg, th, tcplen);
+		push_l3_v4(skb, seg, th, tcplen, out);
 	else
-		push_l3_v6(skb, seg, th, tcplen);
+		push_l3_v6(skb, seg, th, tcplen, out);
 	return skb;
 }
 
 /* ---- SYN+ACK to the client -------------------------------------------- */
+
+/*
+ * ip_route_output_key(), less its IPsec lookup where it has nothing to do:
+ * with no output policy in the namespace, nor one that blocks by default,
+ * xfrm_lookup_route() returns the route it is given (sk is NULL here).
+ */
+static struct rtable *route_output_v4(struct net *net, struct flowi4 *fl4)
+{
+#if IS_ENABLED(CONFIG_XFRM)
+	if (READ_ONCE(net->xfrm.policy_count[XFRM_POLICY_OUT]) ||
+	    READ_ONCE(net->xfrm.policy_default[XFRM_POLICY_OUT]) ==
+	    XFRM_USERPOLICY_BLOCK)
+		return ip_route_output_key(net, fl4);
+#endif
+	return __ip_route_output_key(net, fl4);
+}
 
 /*
  * Back the way the SYN came. In a VRF (the SYN arrived on its device, see
@@ -513,7 +555,7 @@ static struct dst_entry *route_v4(struct net *net,
 		.fl4_dport = syn->th.source,
 		.flowi4_flags = FLOWI_FLAG_ANYSRC,
 	};
-	struct rtable *rt = ip_route_output_key(net, &fl4);
+	struct rtable *rt = route_output_v4(net, &fl4);
 
 	if (IS_ERR(rt))
 		return ERR_CAST(rt);
@@ -795,7 +837,7 @@ static int seg_send(struct synguard_net *sn, u8 family,
 
 	seg->ttl = family == NFPROTO_IPV4 ? ip4_dst_hoplimit(dst) :
 					    ip6_dst_hoplimit(dst);
-	skb = seg_build(family, seg, in, LL_RESERVED_SPACE(dst->dev));
+	skb = seg_build(family, seg, in, LL_RESERVED_SPACE(dst->dev), true);
 
 	if (!skb) {
 		dst_release(dst);
@@ -952,7 +994,7 @@ int synguard_inject_syn(const struct sk_buff *ack,
 			.tsval = pkt->opts.tsval,
 		},
 	};
-	struct sk_buff *skb = seg_build(pkt->family, &seg, NULL, 0);
+	struct sk_buff *skb = seg_build(pkt->family, &seg, NULL, 0, false);
 
 	if (!skb)
 		return -ENOMEM;
