@@ -549,9 +549,11 @@ static bool in_early(const struct synguard_net *sn, const struct sk_buff *skb,
 }
 
 /* A SYN decided in PRE_ROUTING that goes on is not decided again. */
-static unsigned int early_verdict(const struct sk_buff *skb,
+static unsigned int early_verdict(struct synguard_net *sn,
+				  const struct sk_buff *skb,
 				  unsigned int verdict)
 {
+	synguard_stat_inc(sn, SG_SYN_EARLY);
 	if (verdict == NF_ACCEPT)
 		synguard_early_pass(skb);
 	return verdict;
@@ -599,7 +601,7 @@ static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
 	/* SYNs are answered past the firewall, in hook_local(), if any. */
 	if ((tcp_flag_byte(&pkt.th) & SYN_FLAGS) == TCPHDR_SYN &&
 	    in_early(sn, skb, state))
-		return early_verdict(skb, on_syn(sn, skb, &pkt, state));
+		return early_verdict(sn, skb, on_syn(sn, skb, &pkt, state));
 	if (pkt.th.rst || pkt.th.syn || !pkt.th.ack)
 		return NF_ACCEPT;
 	return on_ack(sn, skb, &pkt, state);
@@ -626,7 +628,7 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 		if ((flags & SYN_FLAGS) != TCPHDR_SYN ||
 		    !in_early(sn, skb, state))
 			return NF_ACCEPT;
-		return early_verdict(skb, local_parse(sn, skb, state, 0));
+		return early_verdict(sn, skb, local_parse(sn, skb, state, 0));
 	}
 	return in_parse(sn, skb, state, nr_flows);
 }

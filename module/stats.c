@@ -36,6 +36,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_ICMP_XLATE] = "icmp_xlate",
 	[SG_PASS_NO_SECRET] = "pass_no_secret",
 	[SG_HANDOFF_RESENT] = "handoff_resent",
+	[SG_SYN_EARLY] = "syn_early",
 };
 
 /*

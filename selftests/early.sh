@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# SYNs decided in PRE_ROUTING (module/early.c): where nothing lies between
+# PRE_ROUTING and LOCAL_IN, an IPv4 SYN is decided before the input route,
+# with the outcome it would have in LOCAL_IN. mode=2; a client and a server
+# namespace; the server also has a dummy link with a route to 10.77.0.0/16.
+#
+#  1. Nothing in between: a connection echoes 64 KiB; syn_early and
+#     cookie_sent moved. One raw SYN to a port nothing listens on gets the
+#     kernel's RST, and pass_no_listener and syn_seen move by exactly one
+#     (decided once, not again in LOCAL_IN); one to a port `ports` leaves
+#     out: pass_port by exactly one, the kernel's SYN+ACK.
+#  2. What only the input route knows: a spoofed SYN from 10.77.0.1 on the
+#     client's link. With rp_filter=0 the kernel takes it, and so does
+#     synguard, in PRE_ROUTING: a SYN+ACK leaves by the dummy link (the
+#     control). With rp_filter=1 the input route drops it (the route back
+#     leaves by another link): no SYN+ACK, no cookie. A SYN whose source
+#     is the server's own address is a martian: no cookie either.
+#  3. Each thing in between turns it off, and the connection echoes just
+#     the same through LOCAL_IN (syn_early still, cookie_sent moved): an
+#     INPUT chain (nft, accepting all), rp_filter=2, a policy routing rule
+#     (last: the namespace's FIB keeps its rules' lookup once it had one).
+#  4. IPv6 SYNs are decided in LOCAL_IN: syn_early does not move.
+#  dmesg clean.
+#
+# timeout: 180
+
+# Functions run by trap and the wait helpers look unreachable to shellcheck.
+# shellcheck disable=SC2317,SC2119
+source "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+PORT=8080
+CLOSED=8081
+OTHER=8082
+CLI=10.0.1.1
+SRV=10.0.1.2
+SRV6=fd00:10:0:1::2
+RAW=10.0.1.100
+RAW6=fd00:10:0:1::100
+SPOOF=10.77.0.1
+
+checktool "$PY -c pass" "run test without $PY"
+checktool "nft --version" "run test without nft"
+checktool "ss -V" "run test without ss"
+
+tmpd=''
+trap cleanup_all EXIT
+
+srvset() { ip netns exec "$server" sysctl -qw "$1=$2"; }
+
+setup_ns client server || exit
+# shellcheck disable=SC2154 # set by setup_ns
+{
+	veth_pair "$client" "$server" $CLI/24 $SRV/24 &&
+		srv_dev=$VETH2 &&
+		raw_peer "$client" "$server" $RAW $RAW6 $SPOOF &&
+		ip -n "$server" link add sgdummy type dummy &&
+		ip -n "$server" link set sgdummy up &&
+		ip -n "$server" route add 10.77.0.0/16 dev sgdummy
+} || skip_test "cannot build the topology"
+
+for v in all default "$srv_dev"; do srvset "net.ipv4.conf.$v.rp_filter" 0; done
+load_synguard_or_exit mode=2
+dmesg_mark
+tmpd=$(mktemp -d)
+echo_server_start "$server" :: $PORT || { ksft_fail "echo server"; exit "$ksft_fail"; }
+# A listener synguard is told to leave alone (`ports` below).
+echo_server_start "$server" :: $OTHER || { ksft_fail "echo server"; exit "$ksft_fail"; }
+
+# echo_ok ADDR: a connection to ADDR echoes 64 KiB intact.
+echo_ok() {
+	ECHO_CLIENT_TIMEOUT=10 echo_client "$client" "$1" $PORT /dev/null "" 65536
+}
+dummy_tx() { ip netns exec "$server" cat /sys/class/net/sgdummy/statistics/tx_packets; }
+# raw_syn SRC DPORT SPORT: one SYN, what came back (rawtcp's lines).
+raw_syn() {
+	rawtcp --src "$1" --dst $SRV --sport "$3" --dport "$2" syn --seq 1000 \
+		--timeout 1 2>&1 | tr '\n' ' '
+}
+
+# -------------------------------------------------- 1. nothing in between
+
+sg_snap "$server"
+echo_ok $SRV
+ksft_check $? "1: a connection echoes 64 KiB"
+expect_delta "$server" syn_early -ge 1 "1: its SYN was decided in PRE_ROUTING"
+expect_delta "$server" cookie_sent -ge 1 "1: and answered with a cookie"
+
+sg_snap "$server"
+out=$(raw_syn $RAW $CLOSED 40001)
+expect_delta "$server" pass_no_listener -eq 1 "1: a SYN to a closed port passed once ($out)"
+expect_delta "$server" syn_early -eq 1 "1: decided in PRE_ROUTING"
+expect_delta "$server" cookie_sent -eq 0 "1: no cookie for it"
+
+ports=/proc/sys/net/synguard/ports
+ip netns exec "$server" sh -c "echo $PORT >$ports"
+sg_snap "$server"
+out=$(raw_syn $RAW $OTHER 40002)
+[[ "$out" == *"synack 40002"* ]]
+ksft_check $? "1: a SYN to a port ports leaves out gets the kernel's SYN+ACK ($out)"
+expect_delta "$server" pass_port -eq 1 "1: it passed once"
+expect_delta "$server" cookie_sent -eq 0 "1: no cookie for it"
+ip netns exec "$server" sh -c "echo >$ports"
+
+# ------------------------------------ 2. what only the input route knows
+
+# The control: with rp_filter=0, the kernel takes a SYN from 10.77.0.1 on
+# the client's link, and synguard answers it by the route back.
+tx0=$(dummy_tx)
+sg_snap "$server"
+raw_syn $SPOOF $PORT 40003 >/dev/null
+expect_delta "$server" cookie_sent -eq 1 "2: rp_filter=0: a SYN from $SPOOF gets a cookie"
+expect_delta "$server" syn_early -eq 1 "2: rp_filter=0: decided in PRE_ROUTING"
+[ "$(($(dummy_tx) - tx0))" -ge 1 ]
+ksft_check $? "2: rp_filter=0: its SYN+ACK left by the dummy link"
+for v in all.rp_filter "$srv_dev.rp_filter"; do srvset "net.ipv4.conf.$v" 1; done
+tx0=$(dummy_tx)
+sg_snap "$server"
+raw_syn $SPOOF $PORT 40004 >/dev/null
+expect_delta "$server" cookie_sent -eq 0 "2: rp_filter=1: the input route drops it, no cookie"
+expect_delta "$server" syn_early -eq 0 "2: rp_filter=1: not decided in PRE_ROUTING"
+[ "$(($(dummy_tx) - tx0))" -eq 0 ]
+ksft_check $? "2: rp_filter=1: nothing left by the dummy link"
+for v in all.rp_filter "$srv_dev.rp_filter"; do srvset "net.ipv4.conf.$v" 0; done
+sg_snap "$server"
+raw_syn $SRV $PORT 40005 >/dev/null
+expect_delta "$server" cookie_sent -eq 0 "2: a SYN from the server's own address: no cookie"
+
+# ------------------------------------------- 3. something in between
+
+# in_between WHAT: a connection through LOCAL_IN, with WHAT in between.
+in_between() {
+	sg_snap "$server"
+	echo_ok $SRV
+	ksft_check $? "3 $1: a connection echoes 64 KiB"
+	expect_delta "$server" syn_early -eq 0 "3 $1: its SYN went on to LOCAL_IN"
+	expect_delta "$server" cookie_sent -ge 1 "3 $1: and was answered with a cookie there"
+}
+ip netns exec "$server" nft -f - <<EOF
+table inet sg_early_fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+}
+EOF
+in_between "an INPUT chain"
+ip netns exec "$server" nft delete table inet sg_early_fw
+srvset "net.ipv4.conf.$srv_dev.rp_filter" 2
+in_between "rp_filter=2"
+srvset "net.ipv4.conf.$srv_dev.rp_filter" 0
+ip -n "$server" rule add from 10.66.0.0/16 lookup 100 pref 1000
+in_between "a policy routing rule"
+
+# ------------------------------------------------------------- 4. IPv6
+
+sg_snap "$server"
+echo_ok $SRV6
+ksft_check $? "4: an IPv6 connection echoes 64 KiB"
+expect_delta "$server" syn_early -eq 0 "4: its SYN was decided in LOCAL_IN"
+expect_delta "$server" cookie_sent -ge 1 "4: with a cookie"
+
+cleanup_bg
+check_dmesg_clean
+ksft_exit
