@@ -484,9 +484,8 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
 				 struct sk_buff *reuse, unsigned int headroom,
 				 bool out)
 {
-	u8 opt[SYNGUARD_SYNOPT_MAXLEN];
-	unsigned int optlen = synguard_tcpopt_build(opt, &seg->opts);
-	unsigned int tcplen = sizeof(struct tcphdr) + optlen;
+	unsigned int tcplen = sizeof(struct tcphdr) +
+			      synguard_tcpopt_len(&seg->opts);
 	unsigned int l3len = family == NFPROTO_IPV4 ? sizeof(struct iphdr) :
 						      sizeof(struct ipv6hdr);
 	struct sk_buff *skb;
@@ -509,7 +508,7 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
 	th->doff = tcplen / 4;
 	tcp_flag_byte(th) = seg->flags;
 	th->window = htons(seg->window);
-	memcpy(th + 1, opt, optlen);
+	synguard_tcpopt_build((u8 *)(th + 1), &seg->opts);
 
 	if (family == NFPROTO_IPV4)
 		push_l3_v4(skb, seg, th, tcplen, out);

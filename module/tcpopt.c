@@ -151,37 +151,36 @@ unsigned int synguard_tcpopt_build(u8 *p, const struct synguard_tcpopt *o)
 {
 	u8 *start = p;
 
+	/* Whole 32-bit words, as the kernel writes them (tcp_options_write()). */
 	/* 0: the client's SYN had none, nor has the hand-off SYN. */
 	if (o->mss) {
-		*p++ = OPT_MSS;
-		*p++ = OPTLEN_MSS;
-		*p++ = o->mss >> 8;
-		*p++ = o->mss & 0xff;
+		synguard_put_be32(p, OPT_MSS << 24 | OPTLEN_MSS << 16 | o->mss);
+		p += 4;
 	}
 	if (o->ts) {
-		if (o->sack_ok) {
-			*p++ = OPT_SACK_PERM;
-			*p++ = OPTLEN_SACK_PERM;
-		} else {
-			*p++ = OPT_NOP;
-			*p++ = OPT_NOP;
-		}
-		*p++ = OPT_TS;
-		*p++ = OPTLEN_TS;
-		synguard_put_be32(p, o->tsval);
-		synguard_put_be32(p + 4, o->tsecr);
-		p += 8;
+		synguard_put_be32(p, (o->sack_ok ? OPT_SACK_PERM << 24 |
+					   OPTLEN_SACK_PERM << 16 :
+					   OPT_NOP << 24 | OPT_NOP << 16) |
+				  OPT_TS << 8 | OPTLEN_TS);
+		synguard_put_be32(p + 4, o->tsval);
+		synguard_put_be32(p + 8, o->tsecr);
+		p += 12;
 	} else if (o->sack_ok) {
-		*p++ = OPT_NOP;
-		*p++ = OPT_NOP;
-		*p++ = OPT_SACK_PERM;
-		*p++ = OPTLEN_SACK_PERM;
+		synguard_put_be32(p, OPT_NOP << 24 | OPT_NOP << 16 |
+				  OPT_SACK_PERM << 8 | OPTLEN_SACK_PERM);
+		p += 4;
 	}
 	if (o->wscale != SYNGUARD_WSCALE_NONE) {
-		*p++ = OPT_NOP;
-		*p++ = OPT_WS;
-		*p++ = OPTLEN_WS;
-		*p++ = o->wscale;
+		synguard_put_be32(p, OPT_NOP << 24 | OPT_WS << 16 |
+				  OPTLEN_WS << 8 | o->wscale);
+		p += 4;
 	}
 	return p - start;
+}
+
+/* What synguard_tcpopt_build() writes, in bytes, without writing it. */
+unsigned int synguard_tcpopt_len(const struct synguard_tcpopt *o)
+{
+	return (o->mss ? 4 : 0) + (o->ts ? 12 : o->sack_ok ? 4 : 0) +
+	       (o->wscale != SYNGUARD_WSCALE_NONE ? 4 : 0);
 }

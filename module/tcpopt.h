@@ -28,6 +28,7 @@ struct synguard_tcpopt {
 int synguard_tcpopt_parse(const u8 *opt, unsigned int len,
 			  struct synguard_tcpopt *out);
 unsigned int synguard_tcpopt_build(u8 *p, const struct synguard_tcpopt *o);
+unsigned int synguard_tcpopt_len(const struct synguard_tcpopt *o);
 
 static inline u32 synguard_get_be32(const u8 *p)
 {

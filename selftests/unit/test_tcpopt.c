@@ -494,19 +494,23 @@ static void tcpopt_build_layout(void)
 	u8 p[SYNGUARD_SYNOPT_MAXLEN];
 
 	EXPECT_EQ(synguard_tcpopt_build(p, &o), sizeof(all));
+	EXPECT_EQ(synguard_tcpopt_len(&o), sizeof(all));
 	EXPECT(!memcmp(p, all, sizeof(all)));
 	o.sack_ok = false;
 	o.wscale = SYNGUARD_WSCALE_NONE;
 	EXPECT_EQ(synguard_tcpopt_build(p, &o), sizeof(ts_only));
+	EXPECT_EQ(synguard_tcpopt_len(&o), sizeof(ts_only));
 	EXPECT(!memcmp(p, ts_only, sizeof(ts_only)));
 	o.ts = false;
 	o.sack_ok = true;
 	o.wscale = 7;
 	EXPECT_EQ(synguard_tcpopt_build(p, &o), sizeof(sack_ws));
+	EXPECT_EQ(synguard_tcpopt_len(&o), sizeof(sack_ws));
 	EXPECT(!memcmp(p, sack_ws, sizeof(sack_ws)));
 	o.sack_ok = false;
 	o.wscale = SYNGUARD_WSCALE_NONE;
 	EXPECT_EQ(synguard_tcpopt_build(p, &o), sizeof(mss_only));
+	EXPECT_EQ(synguard_tcpopt_len(&o), sizeof(mss_only));
 	EXPECT(!memcmp(p, mss_only, sizeof(mss_only)));
 }
 
@@ -524,6 +528,7 @@ static void build_roundtrip_one(const struct synguard_tcpopt *in)
 	want += in->wscale != SYNGUARD_WSCALE_NONE ? 4 : 0;
 	len = synguard_tcpopt_build(p, in);
 	EXPECT_EQ(len, want);
+	EXPECT_EQ(synguard_tcpopt_len(in), want);
 	EXPECT_EQ(len % 4, 0);
 	EXPECT(len <= SYNGUARD_SYNOPT_MAXLEN);
 	EXPECT_EQ(parse(p, len, &out), 0);
