@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * SYNs decided in PRE_ROUTING (IPv4).
+ * SYNs decided in PRE_ROUTING.
  *
  * SYNs are answered in LOCAL_IN, past the input route and every filter
  * chain (hooks.c). Where nothing between PRE_ROUTING and LOCAL_IN could
@@ -11,18 +11,22 @@
  * SYN+ACK stays the one the kernel's own reply would take.
  *
  * Nothing in between means: no netfilter hook after ours in PRE_ROUTING
- * and none but ours in LOCAL_IN (no filter, NAT, conntrack or TPROXY), the
- * FIB rules and local routes as the kernel makes them (then the input
- * route of one of our interface addresses is local delivery, and with
- * rp_filter and accept_local off, fib_validate_source() checks nothing we
- * do not: a source that is one of our addresses gets no route back from
- * us either), no route classes, no IP options, no IPsec input policy, and
- * nothing (a route, a socket) attached to the packet before us. IPv6 goes
- * the LOCAL_IN way.
+ * and none but ours in LOCAL_IN (no filter, NAT, conntrack or TPROXY), no
+ * IPsec input policy, nothing (a route, a socket) attached to the packet
+ * before us, and the FIB rules as the kernel makes them: then the input
+ * route of one of our interface addresses is local delivery (the local
+ * table comes first). IPv4 also wants no custom local routes, no route
+ * classes and rp_filter and accept_local off, so that fib_validate_source()
+ * checks nothing we do not (a source that is one of our addresses gets no
+ * route back from us either), and no IP options. IPv6 has no reverse path
+ * check of its own; an address still in duplicate address detection, an
+ * anycast or another interface's link-local address are not ours here.
  */
 #include <linux/inetdevice.h>
 #include <linux/netfilter.h>
 #include <linux/percpu.h>
+#include <net/addrconf.h>
+#include <net/ip6_fib.h>
 #include <net/ip_fib.h>
 #include <net/xfrm.h>
 #include "early.h"
@@ -37,12 +41,17 @@
 static DEFINE_PER_CPU(const struct sk_buff *, early_passed);
 
 static bool hooks_only_ours(const struct synguard_net *sn,
-			    const struct net *net)
+			    const struct net *net, u8 pf)
 {
+	struct nf_hook_entries __rcu *const *hooks = net->nf.hooks_ipv4;
 	const struct nf_hook_entries *pre, *in;
 
-	pre = rcu_dereference(net->nf.hooks_ipv4[NF_INET_PRE_ROUTING]);
-	in = rcu_dereference(net->nf.hooks_ipv4[NF_INET_LOCAL_IN]);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (pf == NFPROTO_IPV6)
+		hooks = net->nf.hooks_ipv6;
+#endif
+	pre = rcu_dereference(hooks[NF_INET_PRE_ROUTING]);
+	in = rcu_dereference(hooks[NF_INET_LOCAL_IN]);
 	return pre && in && in->num_hook_entries == 1 &&
 	       in->hooks[0].priv == sn &&
 	       pre->hooks[pre->num_hook_entries - 1].priv == sn;
@@ -59,8 +68,8 @@ static bool no_input_policy(struct net *net, const struct sk_buff *skb)
 }
 
 /* Would the input route deliver @skb locally, checking nothing else? */
-static bool routes_local(struct net *net, const struct sk_buff *skb,
-			 const struct net_device *in)
+static bool routes_local_v4(struct net *net, const struct sk_buff *skb,
+			    const struct net_device *in)
 {
 	const struct iphdr *iph = ip_hdr(skb);
 	struct in_device *idev = __in_dev_get_rcu(in);
@@ -72,9 +81,21 @@ static bool routes_local(struct net *net, const struct sk_buff *skb,
 	    fib_num_tclassid_users(net))
 		return false;
 	/* Loopback addresses only from loopback (route_localnet aside). */
-	if (ipv4_is_loopback(iph->daddr))
+	if (ipv4_is_loopback(iph->daddr) || iph->ihl != 5)
 		return false;
 	return __ip_dev_find(net, iph->daddr, false);
+}
+
+static bool routes_local_v6(struct net *net, const struct sk_buff *skb,
+			    const struct net_device *in)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	/* Not tentative; link-local and host scope only on @in. */
+	return !fib6_has_custom_rules(net) &&
+	       ipv6_chk_addr(net, &ipv6_hdr(skb)->daddr, in, 0);
+#else
+	return false;
+#endif
 }
 
 /*
@@ -85,12 +106,13 @@ bool synguard_early_local(const struct synguard_net *sn,
 			  const struct sk_buff *skb,
 			  const struct nf_hook_state *state)
 {
-	if (state->pf != NFPROTO_IPV4 || ip_hdr(skb)->ihl != 5 ||
-	    skb_dst(skb) || skb->sk)
+	if (skb_dst(skb) || skb->sk ||
+	    !hooks_only_ours(sn, state->net, state->pf) ||
+	    !no_input_policy(state->net, skb))
 		return false;
-	return hooks_only_ours(sn, state->net) &&
-	       no_input_policy(state->net, skb) &&
-	       routes_local(state->net, skb, state->in);
+	if (state->pf == NFPROTO_IPV4)
+		return routes_local_v4(state->net, skb, state->in);
+	return routes_local_v6(state->net, skb, state->in);
 }
 
 /* A SYN decided in PRE_ROUTING goes on to the kernel. */

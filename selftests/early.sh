@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # SYNs decided in PRE_ROUTING (module/early.c): where nothing lies between
-# PRE_ROUTING and LOCAL_IN, an IPv4 SYN is decided before the input route,
+# PRE_ROUTING and LOCAL_IN, a SYN is decided before the input route,
 # with the outcome it would have in LOCAL_IN. mode=2; a client and a server
 # namespace; the server also has a dummy link with a route to 10.77.0.0/16.
 #
@@ -21,7 +21,8 @@
 #     the same through LOCAL_IN (syn_early still, cookie_sent moved): an
 #     INPUT chain (nft, accepting all), rp_filter=2, a policy routing rule
 #     (last: the namespace's FIB keeps its rules' lookup once it had one).
-#  4. IPv6 SYNs are decided in LOCAL_IN: syn_early does not move.
+#  4. IPv6: a connection's SYN decided in PRE_ROUTING; one raw SYN to a
+#     closed port passes once; with an INPUT chain, in LOCAL_IN.
 #  dmesg clean.
 #
 # timeout: 180
@@ -74,10 +75,10 @@ echo_ok() {
 	ECHO_CLIENT_TIMEOUT=10 echo_client "$client" "$1" $PORT /dev/null "" 65536
 }
 dummy_tx() { ip netns exec "$server" cat /sys/class/net/sgdummy/statistics/tx_packets; }
-# raw_syn SRC DPORT SPORT: one SYN, what came back (rawtcp's lines).
+# raw_syn SRC DPORT SPORT [DST]: one SYN, what came back (rawtcp's lines).
 raw_syn() {
-	rawtcp --src "$1" --dst $SRV --sport "$3" --dport "$2" syn --seq 1000 \
-		--timeout 1 2>&1 | tr '\n' ' '
+	rawtcp --src "$1" --dst "${4:-$SRV}" --sport "$3" --dport "$2" syn \
+		--seq 1000 --timeout 1 2>&1 | tr '\n' ' '
 }
 
 # -------------------------------------------------- 1. nothing in between
@@ -155,11 +156,28 @@ in_between "a policy routing rule"
 
 # ------------------------------------------------------------- 4. IPv6
 
+# (The policy rule of IPv4 above leaves IPv6's FIB as it was.)
 sg_snap "$server"
 echo_ok $SRV6
 ksft_check $? "4: an IPv6 connection echoes 64 KiB"
-expect_delta "$server" syn_early -eq 0 "4: its SYN was decided in LOCAL_IN"
-expect_delta "$server" cookie_sent -ge 1 "4: with a cookie"
+expect_delta "$server" syn_early -ge 1 "4: its SYN was decided in PRE_ROUTING"
+expect_delta "$server" cookie_sent -ge 1 "4: and answered with a cookie"
+sg_snap "$server"
+out=$(raw_syn $RAW6 $CLOSED 40006 $SRV6)
+expect_delta "$server" pass_no_listener -eq 1 "4: an IPv6 SYN to a closed port passed once ($out)"
+expect_delta "$server" syn_early -eq 1 "4: decided in PRE_ROUTING"
+ip netns exec "$server" nft -f - <<EOF
+table ip6 sg_early_fw6 {
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+}
+EOF
+sg_snap "$server"
+echo_ok $SRV6
+ksft_check $? "4: with an IPv6 INPUT chain, a connection echoes 64 KiB"
+expect_delta "$server" syn_early -eq 0 "4: its SYN went on to LOCAL_IN"
+expect_delta "$server" cookie_sent -ge 1 "4: and was answered with a cookie there"
 
 cleanup_bg
 check_dmesg_clean
