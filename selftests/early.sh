@@ -4,7 +4,8 @@
 # SYNs decided in PRE_ROUTING (module/early.c): where nothing lies between
 # PRE_ROUTING and LOCAL_IN, a SYN is decided before the input route,
 # with the outcome it would have in LOCAL_IN. mode=2; a client and a server
-# namespace; the server also has a dummy link with a route to 10.77.0.0/16.
+# namespace; the server also has a dummy link with a route to 10.77.0.0/16
+# (no IPv6 on it: its packets count what synguard sends there).
 #
 #  1. Nothing in between: a connection echoes 64 KiB; syn_early and
 #     cookie_sent moved. One raw SYN to a port nothing listens on gets the
@@ -58,6 +59,7 @@ setup_ns client server || exit
 		srv_dev=$VETH2 &&
 		raw_peer "$client" "$server" $RAW $RAW6 $SPOOF &&
 		ip -n "$server" link add sgdummy type dummy &&
+		srvset net.ipv6.conf.sgdummy.disable_ipv6 1 &&
 		ip -n "$server" link set sgdummy up &&
 		ip -n "$server" route add 10.77.0.0/16 dev sgdummy
 } || skip_test "cannot build the topology"
