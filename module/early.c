@@ -13,7 +13,7 @@
  * Nothing in between means: no netfilter hook after ours in PRE_ROUTING
  * and none but ours in LOCAL_IN (no filter, NAT, conntrack or TPROXY), no
  * IPsec input policy, nothing (a route, a socket) attached to the packet
- * before us, not a bridge port's frame, and the FIB rules as the kernel makes them: then the input
+ * before us, and the FIB rules as the kernel makes them: then the input
  * route of one of our interface addresses is local delivery (the local
  * table comes first). IPv4 also wants no custom local routes, no route
  * classes and rp_filter and accept_local off, so that fib_validate_source()
@@ -106,12 +106,7 @@ bool synguard_early_local(const struct synguard_net *sn,
 			  const struct sk_buff *skb,
 			  const struct nf_hook_state *state)
 {
-	/*
-	 * A bridge port's frame is seen here in the bridge's context
-	 * (br_netfilter); LOCAL_IN sees it on the bridge, where sockets
-	 * bound to the bridge are found.
-	 */
-	if (skb_dst(skb) || skb->sk || netif_is_bridge_port(state->in) ||
+	if (skb_dst(skb) || skb->sk ||
 	    !hooks_only_ours(sn, state->net, state->pf) ||
 	    !no_input_policy(state->net, skb))
 		return false;

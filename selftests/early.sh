@@ -24,6 +24,11 @@
 #     (last: the namespace's FIB keeps its rules' lookup once it had one).
 #  4. IPv6: a connection's SYN decided in PRE_ROUTING; one raw SYN to a
 #     closed port passes once; with an INPUT chain, in LOCAL_IN.
+#  5. A bridge (the server's addresses on it, the veth its port) and a
+#     listener bound to the bridge: its connection gets a cookie, decided
+#     in PRE_ROUTING on the bridge; and so with br_netfilter, which runs
+#     PRE_ROUTING in the bridge's own path (its input device the bridge,
+#     the port remembered): a cookie, no pass_no_listener.
 #  dmesg clean.
 #
 # timeout: 180
@@ -36,6 +41,7 @@ PY=/usr/bin/python3
 PORT=8080
 CLOSED=8081
 OTHER=8082
+BOUND=8083
 CLI=10.0.1.1
 SRV=10.0.1.2
 SRV6=fd00:10:0:1::2
@@ -180,6 +186,55 @@ echo_ok $SRV6
 ksft_check $? "4: with an IPv6 INPUT chain, a connection echoes 64 KiB"
 expect_delta "$server" syn_early -eq 0 "4: its SYN went on to LOCAL_IN"
 expect_delta "$server" cookie_sent -ge 1 "4: and was answered with a cookie there"
+ip netns exec "$server" nft delete table ip6 sg_early_fw6
+
+# ------------------------------------------------------------ 5. a bridge
+
+{
+	ip -n "$server" link add sgbr type bridge &&
+		ip -n "$server" addr flush dev "$srv_dev" &&
+		ip -n "$server" link set "$srv_dev" master sgbr &&
+		ip -n "$server" link set sgbr up &&
+		ip -n "$server" addr add $SRV/24 dev sgbr &&
+		ip -n "$server" addr add $SRV6/64 dev sgbr nodad &&
+		ip -n "$client" neigh flush all
+} || skip_test "cannot move the server's addresses to a bridge"
+# An echo of one message, by a listener bound to the bridge.
+ip netns exec "$server" "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"sgbr")
+s.bind(("::", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.sendall(c.recv(100))
+    c.close()
+' $BOUND &
+bg_track $!
+wait_port_listen "$server" $BOUND
+# bound NAME: an IPv6 connection (IPv4's FIB has had a rule since 3) to
+# the bound listener, with a cookie, never passed for want of a listener.
+bound() {
+	local r
+	sg_snap "$server"
+	r=$(tcp_probe "$client" $SRV6 $BOUND)
+	[ "$r" = data ]
+	ksft_check $? "5 $1: a listener bound to the bridge echoes ($r)"
+	expect_delta "$server" cookie_sent -ge 1 "5 $1: its SYN got a cookie"
+	expect_delta "$server" pass_no_listener -eq 0 "5 $1: not decided where the listener is not found"
+}
+bound "bridge"
+expect_delta "$server" syn_early -eq 1 "5 bridge: decided in PRE_ROUTING, on the bridge"
+if modprobe br_netfilter 2>/dev/null &&
+	ip netns exec "$server" sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
+		net.bridge.bridge-nf-call-ip6tables=1; then
+	bound "br_netfilter"
+else
+	ksft_skip "5: no br_netfilter"
+fi
 
 cleanup_bg
 check_dmesg_clean
