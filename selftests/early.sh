@@ -89,13 +89,37 @@ raw_syn() {
 		--seq 1000 --timeout 1 2>&1 | tr '\n' ' '
 }
 
+# via NAME ADDR WHERE: a connection to ADDR echoes 64 KiB, its SYN answered
+# with a cookie in PRE_ROUTING (WHERE "pre") or in LOCAL_IN.
+via() {
+	sg_snap "$server"
+	echo_ok "$2"
+	ksft_check $? "$1: a connection echoes 64 KiB"
+	if [ "$3" = pre ]; then
+		expect_delta "$server" syn_early -ge 1 "$1: its SYN was decided in PRE_ROUTING"
+	else
+		expect_delta "$server" syn_early -eq 0 "$1: its SYN went on to LOCAL_IN"
+	fi
+	expect_delta "$server" cookie_sent -ge 1 "$1: and answered with a cookie"
+}
+# input_chain FAMILY add|delete: an INPUT chain that accepts everything.
+input_chain() {
+	if [ "$2" = delete ]; then
+		ip netns exec "$server" nft delete table "$1" sg_early_fw
+		return
+	fi
+	ip netns exec "$server" nft -f - <<EOF
+table $1 sg_early_fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+}
+EOF
+}
+
 # -------------------------------------------------- 1. nothing in between
 
-sg_snap "$server"
-echo_ok $SRV
-ksft_check $? "1: a connection echoes 64 KiB"
-expect_delta "$server" syn_early -ge 1 "1: its SYN was decided in PRE_ROUTING"
-expect_delta "$server" cookie_sent -ge 1 "1: and answered with a cookie"
+via 1 $SRV pre
 
 sg_snap "$server"
 out=$(raw_syn $RAW $CLOSED 40001)
@@ -115,23 +139,24 @@ ip netns exec "$server" sh -c "echo >$ports"
 
 # ------------------------------------ 2. what only the input route knows
 
-# The control: with rp_filter=0, the kernel takes a SYN from 10.77.0.1 on
-# the client's link, and synguard answers it by the route back.
-tx0=$(dummy_tx)
-sg_snap "$server"
-raw_syn $SPOOF $PORT 40003 >/dev/null
-expect_delta "$server" cookie_sent -eq 1 "2: rp_filter=0: a SYN from $SPOOF gets a cookie"
-expect_delta "$server" syn_early -eq 1 "2: rp_filter=0: decided in PRE_ROUTING"
-[ "$(($(dummy_tx) - tx0))" -ge 1 ]
-ksft_check $? "2: rp_filter=0: its SYN+ACK left by the dummy link"
-for v in all.rp_filter "$srv_dev.rp_filter"; do srvset "net.ipv4.conf.$v" 1; done
-tx0=$(dummy_tx)
-sg_snap "$server"
-raw_syn $SPOOF $PORT 40004 >/dev/null
-expect_delta "$server" cookie_sent -eq 0 "2: rp_filter=1: the input route drops it, no cookie"
-expect_delta "$server" syn_early -eq 0 "2: rp_filter=1: not decided in PRE_ROUTING"
-[ "$(($(dummy_tx) - tx0))" -eq 0 ]
-ksft_check $? "2: rp_filter=1: nothing left by the dummy link"
+# spoofed RP SPORT N: a SYN from $SPOOF on the client's link with rp_filter
+# RP: N SYN+ACKs (cookies, decided in PRE_ROUTING) by the dummy link.
+spoofed() {
+	local tx0 tx v
+	for v in all.rp_filter "$srv_dev.rp_filter"; do srvset "net.ipv4.conf.$v" "$1"; done
+	tx0=$(dummy_tx)
+	sg_snap "$server"
+	raw_syn $SPOOF $PORT "$2" >/dev/null
+	tx=$(($(dummy_tx) - tx0))
+	expect_delta "$server" cookie_sent -eq "$3" "2: rp_filter=$1: a SYN from $SPOOF, $3 cookie(s)"
+	expect_delta "$server" syn_early -eq "$3" "2: rp_filter=$1: $3 decided in PRE_ROUTING"
+	[ "$tx" -eq "$3" ]
+	ksft_check $? "2: rp_filter=$1: $tx SYN+ACK(s) by the dummy link"
+}
+# The control: with rp_filter=0, the kernel takes it, and synguard answers
+# it by the route back; with rp_filter=1 the input route drops it.
+spoofed 0 40003 1
+spoofed 1 40004 0
 for v in all.rp_filter "$srv_dev.rp_filter"; do srvset "net.ipv4.conf.$v" 0; done
 sg_snap "$server"
 raw_syn $SRV $PORT 40005 >/dev/null
@@ -139,54 +164,26 @@ expect_delta "$server" cookie_sent -eq 0 "2: a SYN from the server's own address
 
 # ------------------------------------------- 3. something in between
 
-# in_between WHAT: a connection through LOCAL_IN, with WHAT in between.
-in_between() {
-	sg_snap "$server"
-	echo_ok $SRV
-	ksft_check $? "3 $1: a connection echoes 64 KiB"
-	expect_delta "$server" syn_early -eq 0 "3 $1: its SYN went on to LOCAL_IN"
-	expect_delta "$server" cookie_sent -ge 1 "3 $1: and was answered with a cookie there"
-}
-ip netns exec "$server" nft -f - <<EOF
-table inet sg_early_fw {
-	chain input {
-		type filter hook input priority filter; policy accept;
-	}
-}
-EOF
-in_between "an INPUT chain"
-ip netns exec "$server" nft delete table inet sg_early_fw
+input_chain inet add
+via "3 an INPUT chain" $SRV local
+input_chain inet delete
 srvset "net.ipv4.conf.$srv_dev.rp_filter" 2
-in_between "rp_filter=2"
+via "3 rp_filter=2" $SRV local
 srvset "net.ipv4.conf.$srv_dev.rp_filter" 0
 ip -n "$server" rule add from 10.66.0.0/16 lookup 100 pref 1000
-in_between "a policy routing rule"
+via "3 a policy routing rule" $SRV local
 
 # ------------------------------------------------------------- 4. IPv6
 
 # (The policy rule of IPv4 above leaves IPv6's FIB as it was.)
-sg_snap "$server"
-echo_ok $SRV6
-ksft_check $? "4: an IPv6 connection echoes 64 KiB"
-expect_delta "$server" syn_early -ge 1 "4: its SYN was decided in PRE_ROUTING"
-expect_delta "$server" cookie_sent -ge 1 "4: and answered with a cookie"
+via "4 IPv6" $SRV6 pre
 sg_snap "$server"
 out=$(raw_syn $RAW6 $CLOSED 40006 $SRV6)
 expect_delta "$server" pass_no_listener -eq 1 "4: an IPv6 SYN to a closed port passed once ($out)"
 expect_delta "$server" syn_early -eq 1 "4: decided in PRE_ROUTING"
-ip netns exec "$server" nft -f - <<EOF
-table ip6 sg_early_fw6 {
-	chain input {
-		type filter hook input priority filter; policy accept;
-	}
-}
-EOF
-sg_snap "$server"
-echo_ok $SRV6
-ksft_check $? "4: with an IPv6 INPUT chain, a connection echoes 64 KiB"
-expect_delta "$server" syn_early -eq 0 "4: its SYN went on to LOCAL_IN"
-expect_delta "$server" cookie_sent -ge 1 "4: and was answered with a cookie there"
-ip netns exec "$server" nft delete table ip6 sg_early_fw6
+input_chain ip6 add
+via "4 an IPv6 INPUT chain" $SRV6 local
+input_chain ip6 delete
 
 # ------------------------------------------------------------ 5. a bridge
 
