@@ -15,10 +15,11 @@
  * IPsec input policy, nothing (a route, a socket) attached to the packet
  * before us, and the FIB rules as the kernel makes them: then the input
  * route of one of our interface addresses is local delivery (the local
- * table comes first). IPv4 also wants no custom local routes, no route
- * classes and rp_filter and accept_local off, so that fib_validate_source()
- * checks nothing we do not (a source that is one of our addresses gets no
- * route back from us either), and no IP options. IPv6 has no reverse path
+ * table comes first). IPv4: an address of the interface the SYN came in
+ * on (see addr_on()), no custom local routes, no route classes, rp_filter
+ * and accept_local off, so that fib_validate_source() checks nothing we do
+ * not (a source that is one of our addresses gets no route back from us
+ * either), and no IP options. IPv6 has no reverse path
  * check of its own; an address still in duplicate address detection, an
  * anycast or another interface's link-local address are not ours here.
  */
@@ -67,6 +68,23 @@ static bool no_input_policy(struct net *net, const struct sk_buff *skb)
 	return true;
 }
 
+/*
+ * Is @addr an address of @idev, the interface the SYN came in on? Only
+ * there: a search of every interface's (__ip_dev_find()) falls back to a
+ * FIB lookup for an address that is not ours, which each SYN this host
+ * forwards would pay. A SYN to another interface's address, or to a
+ * loopback address, goes the LOCAL_IN way.
+ */
+static bool addr_on(struct in_device *idev, __be32 addr)
+{
+	const struct in_ifaddr *ifa;
+
+	in_dev_for_each_ifa_rcu(ifa, idev)
+		if (ifa->ifa_local == addr)
+			return true;
+	return false;
+}
+
 /* Would the input route deliver @skb locally, checking nothing else? */
 static bool routes_local_v4(struct net *net, const struct sk_buff *skb,
 			    const struct net_device *in)
@@ -74,16 +92,12 @@ static bool routes_local_v4(struct net *net, const struct sk_buff *skb,
 	const struct iphdr *iph = ip_hdr(skb);
 	struct in_device *idev = __in_dev_get_rcu(in);
 
-	if (!idev || IN_DEV_RPFILTER(idev) || IN_DEV_ACCEPT_LOCAL(idev))
+	if (!idev || !addr_on(idev, iph->daddr) || iph->ihl != 5)
 		return false;
-	if (fib4_has_custom_rules(net) ||
-	    READ_ONCE(net->ipv4.fib_has_custom_local_routes) ||
-	    fib_num_tclassid_users(net))
-		return false;
-	/* Loopback addresses only from loopback (route_localnet aside). */
-	if (ipv4_is_loopback(iph->daddr) || iph->ihl != 5)
-		return false;
-	return __ip_dev_find(net, iph->daddr, false);
+	return !IN_DEV_RPFILTER(idev) && !IN_DEV_ACCEPT_LOCAL(idev) &&
+	       !fib4_has_custom_rules(net) &&
+	       !READ_ONCE(net->ipv4.fib_has_custom_local_routes) &&
+	       !fib_num_tclassid_users(net);
 }
 
 static bool routes_local_v6(struct net *net, const struct sk_buff *skb,
@@ -106,13 +120,14 @@ bool synguard_early_local(const struct synguard_net *sn,
 			  const struct sk_buff *skb,
 			  const struct nf_hook_state *state)
 {
-	if (skb_dst(skb) || skb->sk ||
-	    !hooks_only_ours(sn, state->net, state->pf) ||
-	    !no_input_policy(state->net, skb))
+	/* A SYN this host forwards leaves at the first test. */
+	if (!(state->pf == NFPROTO_IPV4 ?
+	      routes_local_v4(state->net, skb, state->in) :
+	      routes_local_v6(state->net, skb, state->in)))
 		return false;
-	if (state->pf == NFPROTO_IPV4)
-		return routes_local_v4(state->net, skb, state->in);
-	return routes_local_v6(state->net, skb, state->in);
+	return !skb_dst(skb) && !skb->sk &&
+	       hooks_only_ours(sn, state->net, state->pf) &&
+	       no_input_policy(state->net, skb);
 }
 
 /* A SYN decided in PRE_ROUTING goes on to the kernel. */

@@ -11,7 +11,8 @@
 #     cookie_sent moved. One raw SYN to a port nothing listens on gets the
 #     kernel's RST, and pass_no_listener and syn_seen move by exactly one
 #     (decided once, not again in LOCAL_IN); one to a port `ports` leaves
-#     out: pass_port by exactly one, the kernel's SYN+ACK.
+#     out: pass_port by exactly one, the kernel's SYN+ACK. An address of
+#     the dummy link, not of the one the SYN comes in by: LOCAL_IN decides.
 #  2. What only the input route knows: a spoofed SYN from 10.77.0.1 on the
 #     client's link. With rp_filter=0 the kernel takes it, and so does
 #     synguard, in PRE_ROUTING: a SYN+ACK leaves by the dummy link (the
@@ -48,6 +49,7 @@ SRV6=fd00:10:0:1::2
 RAW=10.0.1.100
 RAW6=fd00:10:0:1::100
 SPOOF=10.77.0.1
+OTHER_IF=10.88.0.1
 
 checktool "$PY -c pass" "run test without $PY"
 checktool "nft --version" "run test without nft"
@@ -67,7 +69,9 @@ setup_ns client server || exit
 		ip -n "$server" link add sgdummy type dummy &&
 		srvset net.ipv6.conf.sgdummy.disable_ipv6 1 &&
 		ip -n "$server" link set sgdummy up &&
-		ip -n "$server" route add 10.77.0.0/16 dev sgdummy
+		ip -n "$server" route add 10.77.0.0/16 dev sgdummy &&
+		ip -n "$server" addr add $OTHER_IF/32 dev sgdummy &&
+		ip -n "$client" route add $OTHER_IF/32 via $SRV
 } || skip_test "cannot build the topology"
 
 for v in all default "$srv_dev"; do srvset "net.ipv4.conf.$v.rp_filter" 0; done
@@ -136,6 +140,7 @@ ksft_check $? "1: a SYN to a port ports leaves out gets the kernel's SYN+ACK ($o
 expect_delta "$server" pass_port -eq 1 "1: it passed once"
 expect_delta "$server" cookie_sent -eq 0 "1: no cookie for it"
 ip netns exec "$server" sh -c "echo >$ports"
+via "1 another link's address" $OTHER_IF local
 
 # ------------------------------------ 2. what only the input route knows
 
