@@ -208,13 +208,14 @@ def main():
                 continue
             m = run.marginal(sec, cfg, mod)
             off = run.marginal(sec, cfg, mod, "off")
+            # (no unloaded baseline in a run limited by --only: "—")
             cols = [name, k(m[0]), ratio(m, kern), ratio(m, sp), "%s (%d)" % (pct(m), m[2]),
-                    "%s (%s)" % (k(off[0]), ratio(off, kern))]
+                    "%s (%s)" % (k(off[0] if off else None), ratio(off, kern))]
             if cfg == baseline_of(cfg):
                 # its spread: of the totals; its marginal: the module's hooks
                 t = summary([num(kv, "instr") / num(kv, "n") for kv in recs])
                 cols[1:6] = ["", "", "", "%s (%d)" % (pct(t), t[2]),
-                             "—" if mod == "off" else k(off[0])]
+                             "—" if mod == "off" or not off else k(off[0])]
             if extra:
                 cols += extra(cfg, recs)
             if prev and cfg == baseline_of(cfg):
