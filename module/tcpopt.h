@@ -35,12 +35,13 @@ static inline u32 synguard_get_be32(const u8 *p)
 	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
 }
 
+/* (The masks keep sparse quiet when @v is a constant; the code is the same.) */
 static inline void synguard_put_be32(u8 *p, u32 v)
 {
 	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
 }
 
 #endif /* _SYNGUARD_TCPOPT_H */
