@@ -19,9 +19,9 @@
  * on (see addr_on()), no custom local routes, no route classes, rp_filter
  * and accept_local off, so that fib_validate_source() checks nothing we do
  * not (a source that is one of our addresses gets no route back from us
- * either), and no IP options. IPv6 has no reverse path
- * check of its own; an address still in duplicate address detection, an
- * anycast or another interface's link-local address are not ours here.
+ * either), and no IP options. IPv6 has no reverse path check of its own;
+ * an address still in duplicate address detection, an anycast or another
+ * interface's link-local address are not ours here.
  */
 #include <linux/inetdevice.h>
 #include <linux/netfilter.h>

@@ -548,7 +548,10 @@ static bool in_early(const struct synguard_net *sn, const struct sk_buff *skb,
 	       !nat_applied(skb) && synguard_early_local(sn, skb, state);
 }
 
-/* A SYN decided in PRE_ROUTING that goes on is not decided again. */
+/*
+ * A SYN decided in PRE_ROUTING: counted, and if it goes on to the kernel,
+ * marked so that hook_local() does not decide it again.
+ */
 static unsigned int early_verdict(struct synguard_net *sn,
 				  const struct sk_buff *skb,
 				  unsigned int verdict)
@@ -598,7 +601,10 @@ static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
 		else if (f)
 			return from_client(sn, f, skb, &pkt);
 	}
-	/* SYNs are answered past the firewall, in hook_local(), if any. */
+	/*
+	 * SYNs are answered past the firewall, in hook_local(); here where
+	 * nothing lies in between (early.c).
+	 */
 	if ((tcp_flag_byte(&pkt.th) & SYN_FLAGS) == TCPHDR_SYN &&
 	    in_early(sn, skb, state))
 		return early_verdict(sn, skb, on_syn(sn, skb, &pkt, state));

@@ -151,8 +151,10 @@ unsigned int synguard_tcpopt_build(u8 *p, const struct synguard_tcpopt *o)
 {
 	u8 *start = p;
 
-	/* Whole 32-bit words, as the kernel writes them (tcp_options_write()). */
-	/* 0: the client's SYN had none, nor has the hand-off SYN. */
+	/*
+	 * Whole 32-bit words, as the kernel writes them (tcp_options_write()).
+	 * MSS 0: the client's SYN had none, nor has the hand-off SYN.
+	 */
 	if (o->mss) {
 		synguard_put_be32(p, OPT_MSS << 24 | OPTLEN_MSS << 16 | o->mss);
 		p += 4;
