@@ -349,9 +349,9 @@ static u32 handoff_ts_delta(const struct synguard_flow *f, u32 l_tsval,
 	return l_tsval - f->our_tsval - ago_ms;
 }
 
-void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
-			     const struct sk_buff *skb,
-			     const struct synguard_pkt *synack)
+/* The offsets of a flow the listener's SYN+ACK @synack establishes. */
+static void set_offsets(struct synguard_flow *f, const struct sk_buff *skb,
+			const struct synguard_pkt *synack)
 {
 	struct request_sock *req = synack_req(skb);
 	u8 ws_l = synack->opts.wscale;
@@ -378,18 +378,15 @@ void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
 	f->cwin_from = f->announced_ws == SYNGUARD_WSCALE_NONE ? 0 :
 						shift(f->client_ws);
 	f->cwin_to = ws_l == SYNGUARD_WSCALE_NONE ? 0 : f->cwin_from;
-	/* Publish the offsets above before the state that lets readers in. */
-	smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
-	trace_synguard_flow_state(f, false);
 }
 
 /*
  * A flow whose connection the server had before the hand-off (a gateway's
- * relay, see server_has_it() in hooks.c): established, translating
- * nothing, so that its segments pass as they are until it goes idle or
- * closes, and a client's ACK of it is not taken for a cookie again.
+ * relay, see server_has_it() in hooks.c): translating nothing, so that its
+ * segments pass as they are until it goes idle or closes, and a client's
+ * ACK of it is not taken for a cookie again.
  */
-void synguard_flow_passthrough(struct synguard_flow *f)
+static void set_passthrough(struct synguard_flow *f)
 {
 	f->isn_delta = 0;
 	f->ts = false;
@@ -398,9 +395,57 @@ void synguard_flow_passthrough(struct synguard_flow *f)
 	f->win_to = 0;
 	f->cwin_from = 0;
 	f->cwin_to = 0;
-	/* Publish the offsets above before the state that lets readers in. */
-	smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
-	trace_synguard_flow_state(f, false);
+}
+
+/* Under the flow's lock: has nobody ended the hand-off yet? */
+static bool hs_open(const struct synguard_flow *f)
+{
+	lockdep_assert_held(&f->held.lock);
+	return synguard_flow_state(f) == SG_FLOW_HANDOFF &&
+	       !test_bit(SG_FL_ABANDONED, &f->flags);
+}
+
+/*
+ * The end of a hand-off is decided once, under the flow's lock: by the
+ * first answer of the listener or server, which establishes the flow
+ * (@synack, or NULL: passthrough), or by the GC giving up on a server that
+ * stayed silent (gc_give_up()). Without it a SYN+ACK arriving as the GC
+ * reaps would relay a connection whose flow is gone, and two copies of one
+ * SYN+ACK on two CPUs would both set it up. False if it had ended already.
+ */
+static bool hs_end(struct synguard_flow *f, const struct sk_buff *skb,
+		   const struct synguard_pkt *synack)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&f->held.lock, flags);
+	ok = hs_open(f);
+	if (ok) {
+		if (synack)
+			set_offsets(f, skb, synack);
+		else
+			set_passthrough(f);
+		/* Publish the offsets before the state that lets readers in. */
+		smp_store_release(&f->state, SG_FLOW_ESTABLISHED);
+	}
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	if (ok)
+		trace_synguard_flow_state(f, false);
+	return ok;
+}
+
+/* False if the hand-off ended already: the SYN+ACK is not for us. */
+bool synguard_flow_establish(struct synguard_flow *f, const struct sk_buff *skb,
+			     const struct synguard_pkt *synack)
+{
+	return hs_end(f, skb, synack);
+}
+
+/* Established, translating nothing (set_passthrough()); as establish. */
+bool synguard_flow_passthrough(struct synguard_flow *f)
+{
+	return hs_end(f, NULL, NULL);
 }
 
 /* ---- translation ------------------------------------------------------ */
@@ -837,6 +882,23 @@ static bool gc_handoff_retry(struct synguard_net *sn, struct synguard_flow *f)
 }
 
 /*
+ * The GC ends a hand-off nobody answered, unless an answer has just ended
+ * it (hs_end()): then no late SYN+ACK can set up the flow it reaps.
+ */
+static bool gc_give_up(struct synguard_flow *f)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&f->held.lock, flags);
+	ok = hs_open(f);
+	if (ok)
+		set_bit(SG_FL_ABANDONED, &f->flags);
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	return ok;
+}
+
+/*
  * The local socket is the ground truth. An open flow whose socket is gone
  * is garbage, unless a FIN was seen: then the socket closed normally and the
  * flow lingers like a closed one, for the peer's retransmissions. A closed
@@ -851,15 +913,15 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	bool gone, open;
 
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
-		if (f->fwd) {
-			if (gc_handoff_retry(sn, f))
-				return GC_KEEP;
-			/* A server that never answered: the client retries. */
-			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
-			return GC_REAP;
-		}
-		if (time_before_eq(jiffies, f->created + HANDOFF_STALE))
+		if (f->fwd ? gc_handoff_retry(sn, f) :
+			     time_before_eq(jiffies, f->created + HANDOFF_STALE))
 			return GC_KEEP;
+		/* Answered since the state was read: judged on the next run. */
+		if (!gc_give_up(f))
+			return GC_KEEP;
+		/* A server that never answered: the client retries. */
+		if (f->fwd)
+			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return GC_REAP;
 	}
 	if (f->fwd) {

@@ -21,6 +21,7 @@ enum {
 	SG_FL_CLOSED,		/* both FINs acked, or a RST: lingering */
 	SG_FL_NO_SOCKET,	/* the GC's last look found no local socket */
 	SG_FL_RST,		/* closed by a RST: no TIME_WAIT to keep */
+	SG_FL_ABANDONED,	/* the GC gave up the hand-off: see hs_end() */
 };
 
 /*
@@ -119,10 +120,9 @@ struct synguard_flow *synguard_flow_add(struct synguard_net *sn,
 					u8 announced_ws, int ifindex,
 					const struct sock *lsk);
 void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
-void synguard_flow_establish(struct synguard_net *sn, struct synguard_flow *f,
-			     const struct sk_buff *skb,
+bool synguard_flow_establish(struct synguard_flow *f, const struct sk_buff *skb,
 			     const struct synguard_pkt *synack);
-void synguard_flow_passthrough(struct synguard_flow *f);
+bool synguard_flow_passthrough(struct synguard_flow *f);
 int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 			const struct synguard_pkt *pkt, bool from_client);
 void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,

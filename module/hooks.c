@@ -829,22 +829,30 @@ static unsigned int hook_fwd(void *priv, struct sk_buff *skb,
 }
 
 /*
- * A server behind a relaying gateway answered the hand-off SYN of @f:
- * remember what it announces, for the next SYN+ACK we send in its name.
- * What our SYN did not offer, its answer cannot tell.
+ * What the hand-off SYN of @f offered a server behind a relaying gateway:
+ * what its answer can tell us (SYNGUARD_GW_KNOW_* bits). Read before the
+ * answer establishes the flow, which settles f->ts.
  */
-static void learn(struct synguard_net *sn, const struct synguard_flow *f,
+static u8 offered(const struct synguard_flow *f)
+{
+	return SYNGUARD_GW_KNOW_MSS |
+	       (f->client_ws != SYNGUARD_WSCALE_NONE ?
+		SYNGUARD_GW_KNOW_WSCALE : 0) |
+	       (f->client_sack ? SYNGUARD_GW_KNOW_SACK : 0) |
+	       (f->ts ? SYNGUARD_GW_KNOW_TS : 0);
+}
+
+/*
+ * A server behind a relaying gateway answered the hand-off SYN that
+ * offered @known: remember what it announces, for the next SYN+ACK we send
+ * in its name. What our SYN did not offer, its answer cannot tell.
+ */
+static void learn(struct synguard_net *sn, u8 known,
 		  const struct synguard_pkt *synack)
 {
-	struct synguard_gw_server offered = {
-		.known = SYNGUARD_GW_KNOW_MSS |
-			 (f->client_ws != SYNGUARD_WSCALE_NONE ?
-			  SYNGUARD_GW_KNOW_WSCALE : 0) |
-			 (f->client_sack ? SYNGUARD_GW_KNOW_SACK : 0) |
-			 (f->ts ? SYNGUARD_GW_KNOW_TS : 0),
-	};
+	struct synguard_gw_server offer = { .known = known };
 
-	synguard_gw_learn(sn, synack, &offered);
+	synguard_gw_learn(sn, synack, &offer);
 }
 
 /*
@@ -866,9 +874,9 @@ static bool server_has_it(struct synguard_net *sn, struct synguard_flow *f,
 {
 	if (!pkt->th.ack || pkt->th.syn || pkt->th.rst ||
 	    ntohl(pkt->th.ack_seq) != f->client_isn + 1 ||
-	    !synguard_pkt_via_route(sn->net, skb, pkt))
+	    !synguard_pkt_via_route(sn->net, skb, pkt) ||
+	    !synguard_flow_passthrough(f))
 		return false;
-	synguard_flow_passthrough(f);
 	synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 	synguard_flow_release(sn, f);
 	return true;
@@ -890,9 +898,13 @@ static unsigned int from_listener(struct synguard_net *sn,
 			       !synguard_pkt_via_route(sn->net, skb, pkt)))
 			return NF_DROP;
 		if (pkt->th.syn && pkt->th.ack) {
+			u8 known = offered(f);
+
+			/* Another copy, or the GC, ended the hand-off. */
+			if (!synguard_flow_establish(f, skb, pkt))
+				return NF_DROP;
 			if (f->fwd)
-				learn(sn, f, pkt);
-			synguard_flow_establish(sn, f, skb, pkt);
+				learn(sn, known, pkt);
 			consume_skb(skb);
 			/* A server behind a gateway: now its ACK, and data. */
 			if (f->fwd) {
