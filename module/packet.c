@@ -664,6 +664,7 @@ static void synack_opts(const struct synguard_net *sn,
 {
 	struct net *net = sn->net;
 	struct synguard_tcpopt *o = &seg->opts;
+	const struct synguard_gw_server *ws_srv = srv;
 	int cfg_mss = READ_ONCE(sn->cfg.mss);
 	u32 mss, user_mss, wnd;
 	bool ws_ok;
@@ -684,14 +685,24 @@ static void synack_opts(const struct synguard_net *sn,
 			READ_ONCE(net->ipv4.sysctl_tcp_timestamps));
 	/* tsval is set with the cookie, in synguard_send_synack(). */
 	o->tsecr = o->ts ? copts->tsval : 0;
+	/*
+	 * A SYN+ACK without timestamps carries a compact cookie, with no room
+	 * for the scale we announce: the hand-off works it out again
+	 * (synguard_handoff_wscale()) and must come to the same answer, up to
+	 * 2 MSL later. By then what we learned of the server may be forgotten
+	 * or its slot taken by another: then this host's own scale is
+	 * announced, and the relay rescales the windows between the two.
+	 */
+	if (!o->ts)
+		ws_srv = NULL;
 	ws_ok = copts->wscale != SYNGUARD_WSCALE_NONE &&
-		learned(srv, SYNGUARD_GW_KNOW_WSCALE,
-			srv && srv->wscale != SYNGUARD_WSCALE_NONE,
+		learned(ws_srv, SYNGUARD_GW_KNOW_WSCALE,
+			ws_srv && ws_srv->wscale != SYNGUARD_WSCALE_NONE,
 			READ_ONCE(net->ipv4.sysctl_tcp_window_scaling));
 	listener_window(net, lsk, dst, o->mss - (o->ts ? TCPOLEN_TSTAMP_ALIGNED : 0),
 			ws_ok, &wnd, &ws);
-	if (ws_ok && srv && (srv->known & SYNGUARD_GW_KNOW_WSCALE))
-		ws = srv->wscale;
+	if (ws_ok && ws_srv && (ws_srv->known & SYNGUARD_GW_KNOW_WSCALE))
+		ws = ws_srv->wscale;
 	o->wscale = announced_wscale(sn, copts->wscale,
 				     ws_ok ? ws : SYNGUARD_WSCALE_NONE);
 	seg->window = min_t(u32, wnd, U16_MAX);
