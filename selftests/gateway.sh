@@ -27,7 +27,8 @@
 #     conntrack entries behind.
 #  4. A spoofed SYN flood through the gateway at full speed against an
 #     HTTP server with backlog 16 and tcp_syncookies=0: 24 (IPv4) and 12
-#     (IPv6) fetches all intact; the server's SYN queue stays empty and its
+#     (IPv6) fetches all intact; the server's SYN queue stays empty (but
+#     for the fetches' own hand-offs, at most one per curl) and its
 #     synguard answers no SYN; no flow on the gateway.
 #  5. A closed port on the server: the gateway cannot know it is closed and
 #     completes the handshake; the third ACK then gets the server kernel's
@@ -322,8 +323,12 @@ flooded() {
 	[ "$ok" = "$5" ]
 	ksft_check $? "$tag: $ok of $5 fetches intact during the flood"
 	[ "$ok" = "$5" ] || sed 's/^/#   curl: /' "$tmpd/$tag.err" | head -5
-	[ "$(cat "$tmpd/$tag.synrecv")" = 0 ]
-	ksft_check $? "$tag: the server's SYN queue stayed empty (at most $(cat "$tmpd/$tag.synrecv") in SYN-RECV)"
+	# A fetch's own hand-off makes a request socket for an instant, which
+	# ss on the other vCPU may catch: one per curl at most. The flood's
+	# SYNs, had they reached the server's kernel (no syncookies, backlog
+	# 16), would have filled the queue.
+	[ "$(cat "$tmpd/$tag.synrecv")" -le 3 ]
+	ksft_check $? "$tag: the server's SYN queue stayed empty but for the fetches' hand-offs (at most $(cat "$tmpd/$tag.synrecv") in SYN-RECV, of 3 allowed)"
 	expect_delta "$server" cookie_sent -eq 0 "$tag: the server answered no SYN"
 	expect_delta "$server" handoff_ok -ge "$5" "$tag: the server handed off the fetches"
 	[ "$(sg_stat "$gateway" flows)" = 0 ]
