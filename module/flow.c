@@ -680,8 +680,12 @@ void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f)
 	/* The server answered: its SYN is not sent again. */
 	flow_drop_syn(syn);
 	while ((skb = __skb_dequeue(&q))) {
-		/* The device may have gone while the segment waited. */
-		dev = dev_get_by_index_rcu(sn->net, f->ifindex);
+		/*
+		 * The device may have gone while the segment waited. In a VRF,
+		 * the slave it came in on (@sdif): the VRF device itself would
+		 * run PRE_ROUTING twice on it, and translate it twice.
+		 */
+		dev = dev_get_by_index_rcu(sn->net, f->sdif ?: f->ifindex);
 		if (!dev) {
 			kfree_skb(skb);
 			continue;

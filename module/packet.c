@@ -715,6 +715,18 @@ static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
 }
 
 /*
+ * One interface, or two of one VRF: a slave, or the VRF device itself (the
+ * route's device, and a packet's input interface once the VRF has taken
+ * it, may be either).
+ */
+static bool same_link(const struct net_device *a, const struct net_device *b)
+{
+	int l3 = l3mdev_master_ifindex_rcu(a);
+
+	return a == b || (l3 && l3 == l3mdev_master_ifindex_rcu(b));
+}
+
+/*
  * Did @skb come in through the interface by which the route back to its
  * source (@pkt's) leaves? A strict reverse-path check, for the one packet
  * that must come from a server behind a gateway: its answer to a hand-off
@@ -734,9 +746,7 @@ bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
 	dst = route(net, pkt, in);
 	if (IS_ERR(dst))
 		return false;
-	ok = dst->dev == in ||
-	     (netif_is_l3_master(dst->dev) &&
-	      l3mdev_master_ifindex_rcu(in) == dst->dev->ifindex);
+	ok = same_link(dst->dev, in);
 	dst_release(dst);
 	return ok;
 }
