@@ -369,7 +369,8 @@ static void set_offsets(struct synguard_flow *f, const struct sk_buff *skb,
 			 << SYNGUARD_TS_TIME_SHIFT;
 	handoff_rtt(req, f->ts, ago_ns);
 	f->isn_delta = ntohl(synack->th.seq) - f->cookie;
-	f->ts = f->ts && synack->opts.ts;
+	/* (offered() in hooks.c reads it first, unlocked.) */
+	WRITE_ONCE(f->ts, f->ts && synack->opts.ts);
 	/* A forwarded SYN+ACK has no request socket here, nor a syncookie. */
 	f->ts_delta = handoff_ts_delta(f, synack->opts.tsval, !req && !f->fwd,
 				       ago_ns);
@@ -409,7 +410,7 @@ static bool hs_open(const struct synguard_flow *f)
  * The end of a hand-off is decided once, under the flow's lock: by the
  * first answer of the listener or server, which establishes the flow
  * (@synack, or NULL: passthrough), or by the GC giving up on a server that
- * stayed silent (gc_give_up()). Without it a SYN+ACK arriving as the GC
+ * stayed silent (synguard_flow_abandon()). Without it a SYN+ACK arriving as the GC
  * reaps would relay a connection whose flow is gone, and two copies of one
  * SYN+ACK on two CPUs would both set it up. False if it had ended already.
  */
@@ -886,10 +887,11 @@ static bool gc_handoff_retry(struct synguard_net *sn, struct synguard_flow *f)
 }
 
 /*
- * The GC ends a hand-off nobody answered, unless an answer has just ended
- * it (hs_end()): then no late SYN+ACK can set up the flow it reaps.
+ * End a hand-off nobody answered (the GC), or the server refused (its RST),
+ * unless an answer has just ended it (hs_end()): then no late SYN+ACK can
+ * set up the flow, which the caller deletes.
  */
-static bool gc_give_up(struct synguard_flow *f)
+bool synguard_flow_abandon(struct synguard_flow *f)
 {
 	unsigned long flags;
 	bool ok;
@@ -921,7 +923,7 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 			     time_before_eq(jiffies, f->created + HANDOFF_STALE))
 			return GC_KEEP;
 		/* Answered since the state was read: judged on the next run. */
-		if (!gc_give_up(f))
+		if (!synguard_flow_abandon(f))
 			return GC_KEEP;
 		/* A server that never answered: the client retries. */
 		if (f->fwd)

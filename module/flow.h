@@ -123,6 +123,7 @@ void synguard_flow_del(struct synguard_net *sn, struct synguard_flow *f);
 bool synguard_flow_establish(struct synguard_flow *f, const struct sk_buff *skb,
 			     const struct synguard_pkt *synack);
 bool synguard_flow_passthrough(struct synguard_flow *f);
+bool synguard_flow_abandon(struct synguard_flow *f);
 int synguard_flow_xlate(const struct synguard_flow *f, struct sk_buff *skb,
 			const struct synguard_pkt *pkt, bool from_client);
 void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,

@@ -839,7 +839,7 @@ static u8 offered(const struct synguard_flow *f)
 	       (f->client_ws != SYNGUARD_WSCALE_NONE ?
 		SYNGUARD_GW_KNOW_WSCALE : 0) |
 	       (f->client_sack ? SYNGUARD_GW_KNOW_SACK : 0) |
-	       (f->ts ? SYNGUARD_GW_KNOW_TS : 0);
+	       (READ_ONCE(f->ts) ? SYNGUARD_GW_KNOW_TS : 0);
 }
 
 /*
@@ -921,9 +921,13 @@ static unsigned int from_listener(struct synguard_net *sn,
 		 * holds go now. (A local listener's refusal is seen by
 		 * handoff() itself.)
 		 */
-		if (f->fwd) {
+		if (f->fwd && synguard_flow_abandon(f)) {
 			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 			synguard_flow_del(sn, f);
+		} else if (f->fwd &&
+			   synguard_flow_state(f) == SG_FLOW_ESTABLISHED) {
+			/* A SYN+ACK (a copy?) established it first. */
+			return NF_DROP;
 		}
 		return NF_ACCEPT;
 	}

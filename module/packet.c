@@ -715,38 +715,32 @@ static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
 }
 
 /*
- * One interface, or two of one VRF: a slave, or the VRF device itself (the
- * route's device, and a packet's input interface once the VRF has taken
- * it, may be either).
- */
-static bool same_link(const struct net_device *a, const struct net_device *b)
-{
-	int l3 = l3mdev_master_ifindex_rcu(a);
-
-	return a == b || (l3 && l3 == l3mdev_master_ifindex_rcu(b));
-}
-
-/*
  * Did @skb come in through the interface by which the route back to its
  * source (@pkt's) leaves? A strict reverse-path check, for the one packet
  * that must come from a server behind a gateway: its answer to a hand-off
  * SYN, whose ack number the client chose (its ISN), so a client could
- * otherwise forge it through the gateway. Interfaces enslaved to one VRF
- * count as one. Called under RCU (a netfilter hook).
+ * otherwise forge it through the gateway. In a VRF the interface is the
+ * slave it came in on (@pkt->sdif): the VRF has made its own device the
+ * input interface, which every slave shares, the client's too; a route
+ * whose device is the VRF itself accepts any of its slaves. Called under
+ * RCU (a netfilter hook).
  */
 bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
 			    const struct synguard_pkt *pkt)
 {
-	struct net_device *in = dev_get_by_index_rcu(net, skb->skb_iif);
+	struct net_device *in;
 	struct dst_entry *dst;
 	bool ok;
 
+	in = dev_get_by_index_rcu(net, pkt->sdif ?: skb->skb_iif);
 	if (!in)
 		return false;
 	dst = route(net, pkt, in);
 	if (IS_ERR(dst))
 		return false;
-	ok = same_link(dst->dev, in);
+	ok = dst->dev == in ||
+	     (netif_is_l3_master(dst->dev) &&
+	      l3mdev_master_ifindex_rcu(in) == dst->dev->ifindex);
 	dst_release(dst);
 	return ok;
 }

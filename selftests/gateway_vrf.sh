@@ -16,6 +16,10 @@
 #     held connection: the server's socket has the client's address, its
 #     flow is established (the client's held segments were fed back on
 #     the slave, translated once), and idle for 2 MSL + 2 s it echoes on.
+#  2b. A hand-off the server does not answer: a SYN+ACK forged by the
+#     client (ack = its ISN + 1) sent into the gateway on the client's link
+#     does not end it (the VRF makes every slave's packets come in by the
+#     VRF device: the check must look at the slave).
 #  3. After the linger (2 MSL and a GC pass) the gateway holds no flow;
 #     dmesg clean.
 #
@@ -31,6 +35,9 @@ CLI=10.0.1.1
 SRV=10.0.2.1
 SRV6=fd00:10:0:2::1
 PREFIXES="10.0.2.0/24,fd00:10:0:2::/64"
+SILENT=8081
+RAW=10.0.1.100
+RSEQ=1000
 VRF=vrf-gw
 
 checktool "python3 -c pass" "run test without python3"
@@ -44,13 +51,15 @@ setup_ns client gateway server || exit
 # shellcheck disable=SC2154 # set by setup_ns
 {
 	veth_pair "$client" "$gateway" $CLI/24 10.0.1.254/24 &&
-		gw_cli_dev=$VETH2 &&
+		gw_cli_dev=$VETH2 && cli_dev=$VETH1 &&
 		veth_pair "$gateway" "$server" 10.0.2.254/24 $SRV/24 &&
 		gw_srv_dev=$VETH1 &&
 		ip netns exec "$gateway" sysctl -qw net.ipv4.ip_forward=1 \
 			net.ipv6.conf.all.forwarding=1 \
 			"net.ipv6.conf.$gw_cli_dev.keep_addr_on_down=1" \
-			"net.ipv6.conf.$gw_srv_dev.keep_addr_on_down=1"
+			"net.ipv6.conf.$gw_srv_dev.keep_addr_on_down=1" \
+			net.ipv4.conf.all.rp_filter=0 \
+			"net.ipv4.conf.$gw_cli_dev.rp_filter=0"
 } || skip_test "cannot build the topology"
 in_g() { ip netns exec "$gateway" "$@"; }
 # Both of the gateway's interfaces into the VRF: their connected routes go
@@ -60,6 +69,10 @@ in_g() { ip netns exec "$gateway" "$@"; }
 		in_g ip link set "$gw_cli_dev" master $VRF &&
 		in_g ip link set "$gw_srv_dev" master $VRF
 } || skip_test "cannot make a VRF"
+# A raw peer on the client's link (rawtcp), after the move, which flushes
+# the gateway's neighbours on its interfaces.
+VETH1=$cli_dev VETH2=$gw_cli_dev
+raw_peer "$client" "$gateway" $RAW || skip_test "cannot set up the raw peer"
 v6_back() { [ -n "$(in_g ip -6 addr show dev "$1" scope global)" ]; }
 slowwait 10 v6_back "$gw_srv_dev" && slowwait 10 v6_back "$gw_cli_dev"
 ksft_check $? "the gateway's IPv6 addresses survive the move into the VRF" || exit
@@ -121,6 +134,33 @@ touch "$tmpd/go-held"
 wait $held
 ksft_check $? "2: idle for 2 MSL + 2 s, that connection echoes on" ||
 	sed 's/^/#   client: /' "$tmpd/held.out"
+
+# ----------------------------------- 2b. a forged answer from the client side
+# A hand-off the server does not answer (its SYNs to SILENT dropped): the
+# flow waits for the SYN+ACK. A client that knows the ack number (its own
+# ISN + 1) sends a "server's" SYN+ACK into the gateway on the client's
+# link, which routes it back to the client: it came in by the client's
+# slave, not the server's, and must not end the hand-off.
+ip netns exec "$server" nft -f - <<-EOF
+	table inet silent {
+		chain in {
+			type filter hook input priority 0;
+			tcp dport $SILENT tcp flags syn drop
+		}
+	}
+EOF
+sg_snap "$gateway"
+out=$(rawtcp --src $RAW --dst $SRV --sport 41000 --dport $SILENT \
+	syn --seq $RSEQ --ack-after 0.1)
+in_handoff() { in_g grep -q "$RAW:41000 .* handoff " /proc/net/synguard_flows; }
+grep -q '^acked ' <<<"$out" && slowwait 5 in_handoff
+ksft_check $? "2b: a hand-off the server does not answer waits ($(tr '\n' ' ' <<<"$out"))"
+rawtcp --src $SRV --dst $RAW --sport $SILENT --dport 41000 \
+	ack --seq 5555 --ack $((RSEQ + 1)) --synack
+# Give it time to reach the hook (nothing to wait for: it must not move).
+sleep 0.5
+in_handoff && [ "$(sg_delta "$gateway" handoff_ok)" = 0 ]
+ksft_check $? "2b: the forged SYN+ACK did not end it (handoff_ok moved by $(sg_delta "$gateway" handoff_ok))"
 
 # --------------------------------------------------------- 3. cleanup
 flows_none() { [ "$(in_g tail -n +2 /proc/net/synguard_flows | wc -l)" = 0 ]; }

@@ -18,8 +18,9 @@ SYN+ACK with a RST, which is what a cookie's stateless handshake expects.
       after its SYN+ACK (the ack command's segment, tsecr echoing TSVAL),
       printing "acked SPORT" then: for handshakes timed to a second, which
       two start-ups of Python would blur.
-  rawtcp.py COMMON ack --seq N --ack A [--tsecr T] [--frag B]
-      One ACK from SPORT; with --tsecr, a timestamp option echoing T.
+  rawtcp.py COMMON ack --seq N --ack A [--tsecr T] [--synack] [--frag B]
+      One ACK from SPORT; with --tsecr, a timestamp option echoing T; with
+      --synack a SYN+ACK (a server's answer, forged).
 
 COMMON: --dev IF --dmac MAC --src ADDR --dst ADDR --sport P --dport P.
 --frag B cuts the IP payload into pieces of B bytes (a multiple of 8):
@@ -187,7 +188,8 @@ def cmd_ack(a, sock):
     if a.tsecr is not None:
         tsval = int(time.monotonic() * 1000) & 0xFFFFFFFF
         opts = b"\1\1" + struct.pack("!BBII", 8, 10, tsval, a.tsecr)
-    send(a, sock, tcp_segment(a, a.sport, a.seq, a.ack, TH_ACK, opts))
+    flags = TH_ACK | (TH_SYN if getattr(a, "synack", False) else 0)
+    send(a, sock, tcp_segment(a, a.sport, a.seq, a.ack, flags, opts))
     return 0
 
 
@@ -211,6 +213,7 @@ def main():
     k.add_argument("--seq", required=True, type=int)
     k.add_argument("--ack", required=True, type=int)
     k.add_argument("--tsecr", type=int)
+    k.add_argument("--synack", action="store_true")
     a = ap.parse_args()
     if a.src.version != a.dst.version or a.frag % 8 or a.frag < 0:
         ap.error("--src and --dst of one family; --frag a multiple of 8")
