@@ -409,10 +409,11 @@ static bool hs_open(const struct synguard_flow *f)
 /*
  * The end of a hand-off is decided once, under the flow's lock: by the
  * first answer of the listener or server, which establishes the flow
- * (@synack, or NULL: passthrough), or by the GC giving up on a server that
- * stayed silent (synguard_flow_abandon()). Without it a SYN+ACK arriving as the GC
- * reaps would relay a connection whose flow is gone, and two copies of one
- * SYN+ACK on two CPUs would both set it up. False if it had ended already.
+ * (@synack, or NULL: passthrough), or by giving it up
+ * (synguard_flow_abandon(): the GC, a server's RST). Without it a SYN+ACK
+ * arriving as the GC reaps would relay a connection whose flow is gone,
+ * and two copies of one SYN+ACK on two CPUs would both set it up. False if
+ * it had ended already.
  */
 static bool hs_end(struct synguard_flow *f, const struct sk_buff *skb,
 		   const struct synguard_pkt *synack)

@@ -21,7 +21,7 @@ enum {
 	SG_FL_CLOSED,		/* both FINs acked, or a RST: lingering */
 	SG_FL_NO_SOCKET,	/* the GC's last look found no local socket */
 	SG_FL_RST,		/* closed by a RST: no TIME_WAIT to keep */
-	SG_FL_ABANDONED,	/* the GC gave up the hand-off: see hs_end() */
+	SG_FL_ABANDONED,	/* hand-off given up: synguard_flow_abandon() */
 };
 
 /*

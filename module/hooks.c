@@ -921,15 +921,19 @@ static unsigned int from_listener(struct synguard_net *sn,
 		 * holds go now. (A local listener's refusal is seen by
 		 * handoff() itself.)
 		 */
-		if (f->fwd && synguard_flow_abandon(f)) {
+		if (!f->fwd)
+			return NF_ACCEPT;
+		if (synguard_flow_abandon(f)) {
 			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 			synguard_flow_del(sn, f);
-		} else if (f->fwd &&
-			   synguard_flow_state(f) == SG_FLOW_ESTABLISHED) {
-			/* A SYN+ACK (a copy?) established it first. */
-			return NF_DROP;
+			return NF_ACCEPT;
 		}
-		return NF_ACCEPT;
+		/*
+		 * Ended already: by a SYN+ACK (a copy?), whose connection
+		 * stands, or by the GC, which deletes the flow itself.
+		 */
+		return synguard_flow_state(f) == SG_FLOW_ESTABLISHED ?
+		       NF_DROP : NF_ACCEPT;
 	}
 	synguard_flow_track(f, skb, pkt, false);
 	if (synguard_flow_xlate(f, skb, pkt, false))

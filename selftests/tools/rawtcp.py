@@ -188,7 +188,7 @@ def cmd_ack(a, sock):
     if a.tsecr is not None:
         tsval = int(time.monotonic() * 1000) & 0xFFFFFFFF
         opts = b"\1\1" + struct.pack("!BBII", 8, 10, tsval, a.tsecr)
-    flags = TH_ACK | (TH_SYN if getattr(a, "synack", False) else 0)
+    flags = TH_ACK | (TH_SYN if a.synack else 0)
     send(a, sock, tcp_segment(a, a.sport, a.seq, a.ack, flags, opts))
     return 0
 
@@ -202,6 +202,8 @@ def main():
     ap.add_argument("--sport", required=True, type=int)
     ap.add_argument("--dport", required=True, type=int)
     ap.add_argument("--frag", type=int, default=0)
+    # (syn --ack-after sends its third ACK with cmd_ack() too.)
+    ap.set_defaults(synack=False)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("syn")
     s.add_argument("--seq", required=True, type=int)
