@@ -5,10 +5,13 @@
 #
 # Run the guest selftests (selftests/*.sh but lib.sh and run.sh, or the
 # TESTs named, as "foo", "foo.sh" or a path to a test file), each in its own
-# QEMU guest through scripts/vm-run, on each kernel. The kernels' sequences
-# run in parallel, one host core each (TCG is single-threaded); --jobs N
-# splits each kernel's tests among N sequences (for one kernel on a host
-# with cores to spare).
+# QEMU guest through scripts/vm-run, on each kernel. Every kernel's tests
+# wait in one queue, longest first (as selftests/durations last measured
+# them), and --jobs N guests (default: one per host core; a TCG guest is
+# one host thread) take them in turn, so that both kernels' tests end
+# together and no long test starts last. Each run writes what its tests
+# took to its own "durations" file: copy it over selftests/durations when
+# tests were added or changed much.
 #
 # A test exits 0 to pass, 4 to skip, anything else fails it. It may set its
 # own timeout (seconds, default 300) with a comment line "# timeout: N", or
@@ -23,8 +26,9 @@
 # test runs on every kernel asked for.
 #
 # Output is TAP 13, numbered in the order results arrive; each result is
-# preceded by the test's output as "# " lines (on failure also the console
-# log's path), and the very last line is "N passed, N failed, N skipped",
+# preceded by the test's output as "# " lines, then how long it took and
+# how much host CPU its guest used (the rest was waiting; on failure also
+# the console log's path), and the very last line is "N passed, N failed, N skipped",
 # after each failed test's FAIL lines again.
 # Every test's output and console log stay in .cache/selftests/<run>/.
 # On the debug kernel (KASAN, lockdep, kmemleak: several times slower under
@@ -45,7 +49,7 @@ usage() {
 }
 
 kernels=(6.1 6.12)
-jobs=1
+jobs=$(nproc 2>/dev/null || echo 2)
 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -144,38 +148,56 @@ slowdown() {
 	esac
 }
 
-# worker KERNEL J: run every test of share J (of $jobs) on KERNEL, one
-# guest each, and print one line "KERNEL TEST RC SECONDS" per test as it
-# ends. Each test's output goes to $logdir/KERNEL/TEST.out, and all of them,
-# in order, to KERNEL.log.
+# cpu_cs FILE: set $cpu to the user+system CPU time, in centiseconds, of
+# this shell's children that have ended (the second line of bash's
+# `times`, which must run in this shell, not in a $(...) subshell: so
+# through FILE), to tell a test's own work from its waits.
+cpu_cs() {
+	local t u s
+	times >"$1"
+	t=$(tail -n 1 "$1")
+	u=${t%% *} s=${t#* }
+	cpu=$(( $(cs "$u") + $(cs "$s") ))
+}
+cs() {	# "1m2.345s" -> 6234
+	local m=${1%%m*} r=${1#*m}
+	r=${r%s}
+	echo $(( 10#$m * 6000 + 10#${r%.*} * 100 + 10#${r#*.} / 10 ))
+}
+
+# worker: take the next job from the queue (one line "KERNEL FILE", in
+# $logdir/queue; the next one's number in $logdir/next, under flock) until
+# it is empty, run each in its own guest and print one line "KERNEL TEST
+# RC SECONDS CPU" per job as it ends (CPU: the guest's host CPU seconds).
+# Each test's output goes to $logdir/KERNEL/TEST.out, and all of them, in
+# the order they end, to KERNEL.log.
 worker() {
-	local k=$1 j=$2 kdir f t cmd out con rc t0 i=-1 vpid=''
+	local k f t cmd out con rc t0 c0 n kdir cpu vpid='' tf=$logdir/times.$BASHPID
 	trap 'if [ -n "$vpid" ]; then kill -TERM "$vpid" 2>/dev/null; wait "$vpid"; fi; exit 143' TERM
-	mkdir -p "$logdir/$k"
-	# Resolve the kernel once, not in each vm-run.
-	if ! kdir=$("$top/scripts/fetch-kernel.sh" "$k" 2>"$logdir/$k/fetch-$j.err"); then
-		for f in "${tests[@]}"; do
-			runs_on "$f" "$k" || continue
-			i=$((i + 1))
-			[ $((i % jobs)) = "$j" ] || continue
-			t=$(basename "$f" .sh)
-			cp "$logdir/$k/fetch-$j.err" "$logdir/$k/$t.out"
-			echo "$k $t 125 0"
-		done
-		return
-	fi
-	for f in "${tests[@]}"; do
-		runs_on "$f" "$k" || continue
-		i=$((i + 1))
-		[ $((i % jobs)) = "$j" ] || continue
+	while :; do
+		{
+			flock 9
+			n=$(cat "$logdir/next")
+			echo $((n + 1)) >"$logdir/next"
+		} 9>"$logdir/next.lock"
+		k='' f=''
+		read -r k f < <(sed -n "${n}p" "$logdir/queue")
+		[ -n "$k" ] || return 0
 		t=$(basename "$f" .sh)
 		out=$logdir/$k/$t.out
 		con=$logdir/$k/$t.console.log
+		if ! kdir=$(cat "$logdir/$k/kdir" 2>/dev/null) || [ -z "$kdir" ]; then
+			cp "$logdir/$k/fetch.err" "$out"
+			echo "$k $t 125 0 0"
+			continue
+		fi
 		# The guest's cwd is the project root, as here.
 		case "$f" in "$top"/*) f=${f#"$top"/} ;; esac
 		cmd=("$f")
 		[ -x "$f" ] || cmd=(bash "$f")
 		t0=$(date +%s)
+		cpu_cs "$tf"
+		c0=$cpu
 		VM_RUN_SMP=$(test_vcpus "$f") VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
 			--timeout $(( ($(test_timeout "$f") + boot_allowance) * $(slowdown "$k") )) \
 			--log "$con" -- "${cmd[@]}" \
@@ -184,9 +206,24 @@ worker() {
 		wait "$vpid"
 		rc=$?
 		vpid=''
-		{ echo "=== $k:$t (exit $rc)"; cat "$out"; } >>"$logdir/$k.log"
-		echo "$k $t $rc $(( $(date +%s) - t0 ))"
+		{
+			flock 9
+			{ echo "=== $k:$t (exit $rc)"; cat "$out"; } >>"$logdir/$k.log"
+		} 9>"$logdir/$k.log.lock"
+		cpu_cs "$tf"
+		echo "$k $t $rc $(( $(date +%s) - t0 )) $(( (cpu - c0 + 50) / 100 ))"
 	done
+}
+
+# expected KERNEL TEST FILE: how long TEST took on KERNEL when last
+# measured (selftests/durations, "KERNEL TEST SECONDS" lines, refreshed
+# from a run's own durations file), else half its timeout: the queue
+# starts the longest tests first, so that no long one starts last.
+expected() {
+	local s
+	s=$(awk -v k="$1" -v t="$2" '$1 == k && $2 == t { print $3; exit }' \
+		"$top/selftests/durations" 2>/dev/null)
+	echo "${s:-$(( $(test_timeout "$3") / 2 ))}"
 }
 
 echo "TAP version 13"
@@ -198,22 +235,34 @@ for k in "${kernels[@]}"; do
 done
 echo "1..$planned"
 
+# Every kernel's tests in one queue, longest first; $jobs guests at once.
+for k in "${kernels[@]}"; do
+	mkdir -p "$logdir/$k"
+	# Resolve each kernel once, not in each vm-run.
+	"$top/scripts/fetch-kernel.sh" "$k" >"$logdir/$k/kdir" 2>"$logdir/$k/fetch.err" ||
+		: >"$logdir/$k/kdir"
+	for f in "${tests[@]}"; do
+		runs_on "$f" "$k" || continue
+		echo "$(expected "$k" "$(basename "$f" .sh)" "$f") $k $f"
+	done
+done | sort -k1,1nr -k2,2 -k3,3 | cut -d' ' -f2- >"$logdir/queue"
+echo 1 >"$logdir/next"
+
 # The workers report through a FIFO; we number and print results as they
 # come.
 fifo=$logdir/results
 mkfifo "$fifo"
 pids=()
-for k in "${kernels[@]}"; do
-	for ((j = 0; j < jobs; j++)); do
-		worker "$k" "$j" >"$fifo" &
-		pids+=($!)
-	done
+for ((j = 0; j < jobs; j++)); do
+	worker >"$fifo" &
+	pids+=($!)
 done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; echo "# interrupted"; exit 130' INT TERM
 
 n=0 npass=0 nfail=0 nskip=0
 failures=()
-while read -r k t rc secs; do
+while read -r k t rc secs cpu; do
+	echo "$k $t $secs" >>"$logdir/durations"
 	n=$((n + 1))
 	out=$logdir/$k/$t.out
 	lines=$(wc -l <"$out")
@@ -221,7 +270,7 @@ while read -r k t rc secs; do
 		echo "# $k:$t: ... $((lines - max_lines)) lines before these are in $out"
 	fi
 	tail -n "$max_lines" "$out" | sed "s/^/# $k:$t: /"
-	echo "# $k:$t: exit $rc after $secs s"
+	echo "# $k:$t: exit $rc after $secs s (host CPU $cpu s)"
 	case "$rc" in
 	0)
 		npass=$((npass + 1))
