@@ -409,9 +409,14 @@ if start:
     open(start + ".ready", "w").close()
     while not os.path.exists(start):
         time.sleep(0.01)
-s = socket.create_connection((addr, port),
-                             timeout=float(os.environ["ECHO_CLIENT_TIMEOUT"]))
+fam, typ, proto, _, sa = socket.getaddrinfo(addr, port, type=socket.SOCK_STREAM)[0]
+s = socket.socket(fam, typ, proto)
+s.settimeout(float(os.environ["ECHO_CLIENT_TIMEOUT"]))
+# The port first, bound before connect(): a failed connect() releases it,
+# and a test reporting the failure wants to know which it was.
+s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 0))
 print(s.getsockname()[1], flush=True)
+s.connect(sa)
 def rt(n):
     data = os.urandom(n)
     s.sendall(data)
