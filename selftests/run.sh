@@ -28,8 +28,8 @@
 # Output is TAP 13, numbered in the order results arrive; each result is
 # preceded by the test's output as "# " lines, then how long it took and
 # how much host CPU its guest used (the rest was waiting; on failure also
-# the console log's path), and the very last line is "N passed, N failed, N skipped",
-# after each failed test's FAIL lines again.
+# the console log's path), and the very last line is "N passed, N failed,
+# N skipped", after each failed test's FAIL lines again.
 # Every test's output and console log stay in .cache/selftests/<run>/.
 # On the debug kernel (KASAN, lockdep, kmemleak: several times slower under
 # TCG) every timeout and the boot allowance are multiplied by
@@ -159,9 +159,10 @@ cpu_cs() {
 	u=${t%% *} s=${t#* }
 	cpu=$(( $(cs "$u") + $(cs "$s") ))
 }
-cs() {	# "1m2.345s" -> 6234
+cs() {	# "1m2.345s" (or "1m2,345s", in some locales) -> 6234
 	local m=${1%%m*} r=${1#*m}
 	r=${r%s}
+	r=${r/,/.}
 	echo $(( 10#$m * 6000 + 10#${r%.*} * 100 + 10#${r#*.} / 10 ))
 }
 
