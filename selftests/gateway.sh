@@ -314,7 +314,7 @@ flooded() {
 	local tag=$1 ok
 	snap
 	flood_start "$2" "$4"
-	busywait 10000 g_cookies_ge 2000
+	busywait $((10000 * SG_SLOW)) g_cookies_ge 2000
 	ksft_check $? "$tag: the gateway answers the flood ($(g_delta cookie_sent) cookies)"
 	ok=$(fetches "$tag" "$3" "$5")
 	kill -0 "$flood" 2>/dev/null
@@ -353,7 +353,7 @@ done
 # (At 5000 SYN/s: at full speed the guest's own steps take seconds each.)
 snap
 flood_start $SRV $SPOOF 5000
-busywait 10000 g_cookies_ge 1000
+busywait $((10000 * SG_SLOW)) g_cookies_ge 1000
 unload_synguard
 ksft_check $? "6: rmmod under the flood through the gateway"
 # This time with the gateway's settings as module parameters: every
@@ -367,7 +367,7 @@ ksft_check $? "6: insmod again with gateway=1 gateway_prefixes=${PREFIXES// /,}:
 # Adaptive mode on the gateway: no listener there, its SYN rate engages it.
 ip netns exec "$gateway" sysctl -qw net.synguard.syn_rate="500 1000" net.synguard.mode=1
 G0[cookie_sent]=0
-busywait 10000 g_cookies_ge 1000
+busywait $((10000 * SG_SLOW)) g_cookies_ge 1000
 ksft_check $? "6: the gateway answers the flood again ($(sg_stat "$gateway" cookie_sent))"
 [ "$(sg_stat "$gateway" engage_on)" -ge 1 ] &&
 	dmesg | grep -Eq "synguard: netns [0-9]+: engaged by SYN rate [0-9]+/s \(high 1000\) on port $HTTP\."
