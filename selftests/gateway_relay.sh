@@ -123,7 +123,7 @@ opts() {
 # held ADDR NAME: a connection kept open (64 KiB now, 64 KiB when
 # $tmpd/go-NAME appears), its pid in $held_pid.
 held() {
-	ECHO_CLIENT_TIMEOUT=10 echo_client "$client" "$1" $PORT "$tmpd/$2.out" \
+	ECHO_CLIENT_TIMEOUT=$((10 * SG_SLOW)) echo_client "$client" "$1" $PORT "$tmpd/$2.out" \
 		"$tmpd/go-$2" &
 	held_pid=$!
 	bg_track $held_pid
@@ -137,14 +137,14 @@ for a in $SRV $SRV6; do
 	# The options of a direct connection (gateway=0, mode=0 there).
 	gwset gateway 0
 	held "$a" direct
-	slowwait 10 first_ok direct
+	slowwait $((10 * SG_SLOW)) first_ok direct
 	direct=$(opts)
 	touch "$tmpd/go-direct"
 	wait $held_pid
 	gwset gateway 2
 	sg_snap "$gateway"
 	held "$a" relayed
-	slowwait 10 first_ok relayed
+	slowwait $((10 * SG_SLOW)) first_ok relayed
 	ksft_check $? "1 $a: 64 KiB echoed through the relaying gateway"
 	relayed=$(opts)
 	peer=$(ip netns exec "$server" ss -Htn state established "( sport = :$PORT )" |
@@ -171,7 +171,7 @@ done
 # on once it does: its segments carry no cookie, and are not dropped.
 gwset mode 0
 held $SRV before
-slowwait 10 first_ok before
+slowwait $((10 * SG_SLOW)) first_ok before
 ksft_check $? "1: a connection opened with mode=0 on the gateway"
 gwset mode 2
 echo_roundtrip "$client" $SRV $PORT
@@ -221,7 +221,7 @@ print("second %d %d" % rt(), flush=True)
 open_pid=$!
 bg_track $open_pid
 gwset gateway 0
-slowwait 10 test -e "$tmpd/open-ready"
+slowwait $((10 * SG_SLOW)) test -e "$tmpd/open-ready"
 ksft_check $? "1b: a connection opened while the gateway did not relay ($(cat "$tmpd/open.out"))"
 gwset gateway 2
 sg_snap "$gateway"
@@ -333,7 +333,7 @@ done
 slowwait $((2 * MSL + 5)) stat_is "$gateway" flows 0
 gwset max_flows 1
 held $SRV full
-slowwait 10 first_ok full
+slowwait $((10 * SG_SLOW)) first_ok full
 ksft_check $? "3: max_flows=1, one relayed connection"
 sg_snap "$gateway"
 r=$(tcp_probe "$client" $SRV $PORT)
@@ -362,7 +362,7 @@ table inet gwfw {
 EOF
 ip netns exec "$gateway" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
 for a in $SRV $SRV6; do
-	ECHO_CLIENT_TIMEOUT=10 echo_client "$client" "$a" $PORT /dev/null "" 1048576
+	ECHO_CLIENT_TIMEOUT=$((10 * SG_SLOW)) echo_client "$client" "$a" $PORT /dev/null "" 1048576
 	ksft_check $? "4 $a: 1 MiB echoed through the firewall"
 done
 inv=$(ip netns exec "$gateway" nft list counter inet gwfw invalid | grep -oE 'packets [0-9]+')
@@ -377,7 +377,7 @@ ip netns exec "$gateway" nft delete table inet gwfw
 copts() {
 	local out=$tmpd/copts.out
 	held "$1" copts
-	slowwait 10 first_ok copts
+	slowwait $((10 * SG_SLOW)) first_ok copts
 	ip netns exec "$client" ss -Htine state established "( dport = :$PORT )" 2>/dev/null |
 		grep -oE '\b(ts|sack|wscale:[0-9,]+|mss:[0-9]+)\b' | sort | tr '\n' ' '
 	touch "$tmpd/go-copts"
@@ -442,7 +442,7 @@ frag_handoff() {
 	grep -q '^acked ' <<<"$out"
 	ksft_check $? "4c $name: a SYN in $frag-byte fragments got the gateway's SYN+ACK, the ACK went too ($(tr '\n' ' ' <<<"$out"))" ||
 		return
-	busywait 5000 handoffs_ge
+	busywait $((5000 * SG_SLOW)) handoffs_ge
 	expect_delta "$gateway" handoff_ok -eq 1 "4c $name: the third ACK in fragments is handed off" ||
 		sg_dump "$gateway"
 	n=$(ip netns exec "$server" ss -Htn state established \
@@ -470,7 +470,7 @@ syn_recv() { ip netns exec "$server" ss -Htn state syn-recv | wc -l; }
 
 c0=$(sg_stat "$gateway" cookie_sent)
 flood_start
-busywait 10000 cookies_ge $((c0 + 2000))
+busywait $((10000 * SG_SLOW)) cookies_ge $((c0 + 2000))
 ksft_check $? "5: the gateway answers the flood"
 args=()
 for i in $(seq 16); do args+=(-o "$tmpd/f$i" "http://$SRV:$HTTP/small?$i"); done
@@ -488,7 +488,7 @@ ksft_info "flood: $(cat "$tmpd/flood.out")"
 
 flood_start 5000
 held $SRV teardown
-slowwait 10 first_ok teardown
+slowwait $((10 * SG_SLOW)) first_ok teardown
 ksft_check $? "5: a relayed connection is open under the flood"
 unload_synguard
 ksft_check $? "5: rmmod under the flood, with a relayed connection"
@@ -499,10 +499,10 @@ ksft_check $? "5: rmmod under the flood, with a relayed connection"
 load_synguard $PARAMS gateway=2 gateway_prefixes=$PREFIXES
 ksft_check $? "5: insmod again with gateway=2 (the server's synguard on, mode=2)"
 c0=0
-busywait 10000 cookies_ge 1000
+busywait $((10000 * SG_SLOW)) cookies_ge 1000
 ksft_check $? "5: the gateway answers the flood again"
 held $SRV teardown2
-slowwait 10 first_ok teardown2
+slowwait $((10 * SG_SLOW)) first_ok teardown2
 ksft_check $? "5: a connection relayed by the gateway, then by the server's own synguard"
 cleanup_ns "$gateway"
 ! ip netns list | grep -q "^$gateway\b"
