@@ -150,9 +150,10 @@ port_listening() {
 	[ -n "$(ip netns exec "$ns" ss -Hln "$flag" "sport = :$port" 2>/dev/null)" ]
 }
 
-# wait_port_listen NS PORT [tcp|udp] [TIMEOUT_S]
+# wait_port_listen NS PORT [tcp|udp] [TIMEOUT_S]: TIMEOUT_S defaults to 30
+# times SG_SLOW (a python server takes seconds to start on the debug kernel).
 wait_port_listen() {
-	slowwait "${4:-30}" port_listening "$1" "$2" "${3:-tcp}"
+	slowwait "${4:-$((30 * SG_SLOW))}" port_listening "$1" "$2" "${3:-tcp}"
 }
 
 # --------------------------------------------------------- namespaces
