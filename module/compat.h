@@ -37,4 +37,35 @@ synguard_register_net_sysctl(struct net *net, const char *path,
 }
 #endif
 
+/*
+ * A listener's IPV6_UNICAST_HOPS (-1: unset). 6.7 made ipv6_pinfo's
+ * hop_limit a plain s16, read without the socket lock; before, it was a
+ * 9-bit field, whose address READ_ONCE() cannot take. Kbuild greps
+ * include/linux/ipv6.h and defines SYNGUARD_HAVE_HOPLIMIT_BITFIELD.
+ */
+#ifdef SYNGUARD_HAVE_HOPLIMIT_BITFIELD
+#define synguard_np_hop_limit(np)	((int)(np)->hop_limit)
+#else
+#define synguard_np_hop_limit(np)	((int)READ_ONCE((np)->hop_limit))
+#endif
+
+/*
+ * Does an IPv6 socket label its flows (IPV6_AUTOFLOWLABEL, else the
+ * namespace's default)? As ip6_autoflowlabel(), which is not exported.
+ * Macros, as synguard_np_hop_limit(): only packet.c has the headers.
+ * 6.7 moved the socket's choice from ipv6_pinfo bit fields to inet_sock's
+ * flags; Kbuild greps include/net/inet_sock.h and defines
+ * SYNGUARD_HAVE_INET6_FLAGS.
+ */
+#ifdef SYNGUARD_HAVE_INET6_FLAGS
+#define synguard_autoflowlabel(net, sk)					\
+	(inet6_test_bit(AUTOFLOWLABEL_SET, sk) ?			\
+	 inet6_test_bit(AUTOFLOWLABEL, sk) :				\
+	 !!ip6_default_np_autolabel(net))
+#else
+#define synguard_autoflowlabel(net, sk)					\
+	(inet6_sk(sk)->autoflowlabel_set ? inet6_sk(sk)->autoflowlabel :	\
+	 !!ip6_default_np_autolabel(net))
+#endif
+
 #endif /* _SYNGUARD_COMPAT_H */

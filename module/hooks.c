@@ -92,13 +92,21 @@ static bool syn_signed(const struct synguard_pkt *pkt)
 
 /*
  * Checks the kernel makes on a SYN after netfilter, in tcp_v4_rcv() and
- * tcp_v6_rcv(): an IPsec input policy, and a socket filter on the listener.
- * Where they could refuse the SYN, the kernel decides.
+ * tcp_v6_rcv(): the listener's minimum hop limit (IP_MINTTL,
+ * IPV6_MINHOPCOUNT: GTSM, RFC 5082), an IPsec input policy, and a socket
+ * filter on the listener. Where they could refuse the SYN, the kernel
+ * decides (and counts TCPMinTTLDrop for the first).
  */
 static bool kernel_would_take(struct sk_buff *skb,
 			      const struct synguard_pkt *pkt,
 			      const struct sock *lsk)
 {
+	u8 min_ttl = pkt->family == NFPROTO_IPV4 ?
+		     READ_ONCE(inet_sk(lsk)->min_ttl) :
+		     READ_ONCE(inet6_sk(lsk)->min_hopcount);
+
+	if (pkt->ttl < min_ttl)
+		return false;
 	if (!xfrm_policy_check(NULL, XFRM_POLICY_IN, skb, pkt->family))
 		return false;
 	return !rcu_access_pointer(lsk->sk_filter);
@@ -280,7 +288,8 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 	u8 ws = co->aws;
 
 	/* A compact cookie has no room for the scale we announced. */
-	if (!pkt->opts.ts && synguard_handoff_wscale(sn, pkt, lsk, co, in, &ws)) {
+	if (!pkt->opts.ts &&
+	    synguard_handoff_wscale(sn, skb, pkt, lsk, co, in, &ws)) {
 		trace_synguard_handoff_fail(sn->net, pkt, -ENETUNREACH);
 		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return NF_DROP;

@@ -394,7 +394,7 @@ static void push_l3_v4(struct sk_buff *skb, const struct synguard_seg *seg,
 	skb_reset_network_header(skb);
 	iph->version = 4;
 	iph->ihl = sizeof(*iph) / 4;
-	iph->tos = 0;
+	iph->tos = seg->tos;
 	iph->id = 0;
 	iph->frag_off = htons(IP_DF);
 	iph->ttl = seg->ttl;
@@ -419,7 +419,7 @@ static void push_l3_v6(struct sk_buff *skb, const struct synguard_seg *seg,
 	struct ipv6hdr *ip6h = skb_push(skb, sizeof(*ip6h));
 
 	skb_reset_network_header(skb);
-	ip6_flow_hdr(ip6h, 0, 0);
+	ip6_flow_hdr(ip6h, seg->tos, seg->flowlabel);
 	ip6h->payload_len = htons(tcplen);
 	ip6h->nexthdr = IPPROTO_TCP;
 	ip6h->hop_limit = seg->ttl;
@@ -520,33 +520,56 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
 /* ---- SYN+ACK to the client -------------------------------------------- */
 
 /*
- * ip_route_output_key(), less its IPsec lookup where it has nothing to do:
+ * ip_route_output_flow(), less its IPsec lookup where it has nothing to do:
  * with no output policy in the namespace, nor one that blocks by default,
- * xfrm_lookup_route() returns the route it is given (sk is NULL here).
+ * nor one of the listener @lsk's own, xfrm_lookup_route() returns the
+ * route it is given.
  */
-static struct rtable *route_output_v4(struct net *net, struct flowi4 *fl4)
+static struct rtable *route_output_v4(struct net *net, struct flowi4 *fl4,
+				      const struct sock *lsk)
 {
 #if IS_ENABLED(CONFIG_XFRM)
 	if (READ_ONCE(net->xfrm.policy_count[XFRM_POLICY_OUT]) ||
 	    READ_ONCE(net->xfrm.policy_default[XFRM_POLICY_OUT]) ==
-	    XFRM_USERPOLICY_BLOCK)
-		return ip_route_output_key(net, fl4);
+	    XFRM_USERPOLICY_BLOCK ||
+	    (lsk && rcu_access_pointer(lsk->sk_policy[XFRM_POLICY_OUT])))
+		return ip_route_output_flow(net, fl4, lsk);
 #endif
 	return __ip_route_output_key(net, fl4);
 }
 
 /*
- * Back the way the SYN came. In a VRF (the SYN arrived on its device, see
- * hook_local()) the route is looked up in the VRF's table. The source is
- * the address the SYN was sent to: ours, or on a gateway the server's,
- * which only ANYSRC lets a route have (as for transparent proxies).
+ * The device a reply must leave by: the one a listener (@lsk) is bound to,
+ * else in a VRF (the SYN arrived on its device, see hook_local()) the
+ * VRF's, whose table the route is looked up in. As the kernel's request
+ * sockets have it (inet_request_bound_dev_if()): a listener that is not
+ * bound only took a SYN from a VRF with tcp_l3mdev_accept, and then the
+ * VRF is the SYN's.
+ */
+static int route_oif(const struct sock *lsk, const struct net_device *in)
+{
+	int bound = lsk ? READ_ONCE(lsk->sk_bound_dev_if) : 0;
+
+	return bound ?: l3mdev_master_ifindex_rcu(in);
+}
+
+/*
+ * Back the way the SYN came, as the listener's kernel would route its own
+ * reply (inet_csk_route_req()): by its bound device, @mark, owner and TOS,
+ * which policy routing may select on. The source is the address the SYN
+ * was sent to: ours, or on a gateway (@lsk NULL) the server's, which only
+ * ANYSRC lets a route have (as for transparent proxies).
  */
 static struct dst_entry *route_v4(struct net *net,
 				  const struct synguard_pkt *syn,
-				  const struct net_device *in)
+				  const struct net_device *in,
+				  const struct sock *lsk, u32 mark)
 {
 	struct flowi4 fl4 = {
-		.flowi4_oif = l3mdev_master_ifindex_rcu(in),
+		.flowi4_oif = route_oif(lsk, in),
+		.flowi4_mark = mark,
+		.flowi4_tos = lsk ? RT_TOS(READ_ONCE(inet_sk(lsk)->tos)) : 0,
+		.flowi4_uid = sock_net_uid(net, lsk),
 		.daddr = syn->saddr.s6_addr32[0],
 		.saddr = syn->daddr.s6_addr32[0],
 		.flowi4_proto = IPPROTO_TCP,
@@ -554,7 +577,7 @@ static struct dst_entry *route_v4(struct net *net,
 		.fl4_dport = syn->th.source,
 		.flowi4_flags = FLOWI_FLAG_ANYSRC,
 	};
-	struct rtable *rt = route_output_v4(net, &fl4);
+	struct rtable *rt = route_output_v4(net, &fl4, lsk);
 
 	if (IS_ERR(rt))
 		return ERR_CAST(rt);
@@ -568,10 +591,13 @@ static struct dst_entry *route_v4(struct net *net,
 
 static struct dst_entry *route_v6(struct net *net,
 				  const struct synguard_pkt *syn,
-				  const struct net_device *in)
+				  const struct net_device *in,
+				  const struct sock *lsk, u32 mark)
 {
 	struct flowi6 fl6 = {
-		.flowi6_oif = l3mdev_master_ifindex_rcu(in),
+		.flowi6_oif = route_oif(lsk, in),
+		.flowi6_mark = mark,
+		.flowi6_uid = sock_net_uid(net, lsk),
 		.daddr = syn->saddr,
 		.saddr = syn->daddr,
 		.flowi6_proto = IPPROTO_TCP,
@@ -579,11 +605,19 @@ static struct dst_entry *route_v6(struct net *net,
 		.fl6_dport = syn->th.source,
 	};
 
-	/* A link-local peer is only reachable through the interface it used. */
-	if (ipv6_addr_type(&syn->saddr) & IPV6_ADDR_LINKLOCAL)
+	/*
+	 * A link-local peer is only reachable through the interface it used
+	 * (tcp_v6_init_req(): unless the listener is bound).
+	 */
+	if (!(lsk && READ_ONCE(lsk->sk_bound_dev_if)) &&
+	    (ipv6_addr_type(&syn->saddr) & IPV6_ADDR_LINKLOCAL))
 		fl6.flowi6_oif = in->ifindex;
-	/* With the IPsec policy lookup, as ip_route_output_key() does for v4. */
-	return ip6_dst_lookup_flow(net, NULL, &fl6, NULL);
+	/*
+	 * With the IPsec policy lookup, as route_output_v4(). The listener
+	 * also makes a route by its bound device the only one
+	 * (RT6_LOOKUP_F_IFACE), as for its own reply.
+	 */
+	return ip6_dst_lookup_flow(net, lsk, &fl6, NULL);
 }
 
 static u8 announced_wscale(const struct synguard_net *sn, u8 client_ws,
@@ -708,10 +742,13 @@ static void synack_opts(const struct synguard_net *sn,
 	seg->window = min_t(u32, wnd, U16_MAX);
 }
 
+/* @lsk, @mark: for a listener's reply (route_v4()); NULL, 0 for ours. */
 static struct dst_entry *route(struct net *net, const struct synguard_pkt *pkt,
-			       const struct net_device *in)
+			       const struct net_device *in,
+			       const struct sock *lsk, u32 mark)
 {
-	return is_v4(pkt) ? route_v4(net, pkt, in) : route_v6(net, pkt, in);
+	return is_v4(pkt) ? route_v4(net, pkt, in, lsk, mark) :
+			    route_v6(net, pkt, in, lsk, mark);
 }
 
 /*
@@ -735,7 +772,7 @@ bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
 	in = dev_get_by_index_rcu(net, pkt->sdif ?: skb->skb_iif);
 	if (!in)
 		return false;
-	dst = route(net, pkt, in);
+	dst = route(net, pkt, in, NULL, 0);
 	if (IS_ERR(dst))
 		return false;
 	ok = dst->dev == in ||
@@ -748,10 +785,11 @@ bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
 /*
  * The window scale our SYN+ACK announced, worked out again at hand-off the
  * way synguard_send_synack() did (the cookie has no room for it), from the
- * client's options as the cookie and its ACK tell them. Fails if the route
- * back to the client went away since: the client retransmits its ACK.
+ * client's options as the cookie and its ACK (@skb, whose mark stands for
+ * the SYN's) tell them, on the same route. Fails if the route back to the
+ * client went away since: the client retransmits its ACK.
  */
-int synguard_handoff_wscale(struct synguard_net *sn,
+int synguard_handoff_wscale(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct synguard_pkt *ack,
 			    const struct sock *lsk,
 			    const struct synguard_synopts *co,
@@ -763,7 +801,8 @@ int synguard_handoff_wscale(struct synguard_net *sn,
 		.ts = ack->opts.ts,
 	};
 	struct synguard_seg seg = {};
-	struct dst_entry *dst = route(sn->net, ack, in);
+	struct dst_entry *dst = route(sn->net, ack, in, lsk,
+				      lsk ? inet_request_mark(lsk, skb) : 0);
 	struct synguard_gw_server srv;
 	bool known = !lsk && synguard_gw_recall(sn, ack, &srv);
 
@@ -836,8 +875,74 @@ static void synack_cookie(const struct net *net,
 }
 
 /*
+ * What the listener's kernel gives its own SYN+ACK besides TCP and the
+ * route (tcp_v4_send_synack() and ip_build_and_send_pkt(),
+ * tcp_v6_send_synack() and ip6_xmit()): the hop limit it set (IP_TTL,
+ * IPV6_UNICAST_HOPS), its TOS or traffic class (with tcp_reflect_tos the
+ * SYN's DSCP and its own ECN bits), its priority and the request's @mark.
+ * An IPv4 SYN to an IPv6 listener gets the listener's IPv4 settings.
+ */
+static void listener_ip(const struct net *net, const struct sock *lsk,
+			const struct synguard_pkt *syn, u32 mark,
+			struct synguard_seg *seg)
+{
+	int hl;
+	u8 tos;
+
+	if (is_v4(syn)) {
+		hl = READ_ONCE(inet_sk(lsk)->uc_ttl);
+		tos = READ_ONCE(inet_sk(lsk)->tos);
+	} else {
+		hl = synguard_np_hop_limit(inet6_sk(lsk));
+		tos = READ_ONCE(inet6_sk(lsk)->tclass);
+	}
+	if (READ_ONCE(net->ipv4.sysctl_tcp_reflect_tos))
+		tos = (syn->tos & ~INET_ECN_MASK) | (tos & INET_ECN_MASK);
+	seg->ttl = hl > 0 ? hl : 0;
+	seg->tos = tos;
+	seg->mark = mark;
+	seg->priority = READ_ONCE(lsk->sk_priority);
+}
+
+/*
+ * ip4_dst_hoplimit(), less the RCU read lock it takes around finding the
+ * route's namespace (out of line on a preemptible-RCU kernel, twice per
+ * SYN): we know it, the route was looked up in @net.
+ */
+static u8 route_ttl_v4(const struct net *net, const struct dst_entry *dst)
+{
+	return dst_metric_raw(dst, RTAX_HOPLIMIT) ?:
+	       READ_ONCE(net->ipv4.sysctl_ip_default_ttl);
+}
+
+/*
+ * The flow label of an IPv6 listener's own SYN+ACK (ip6_make_flowlabel()):
+ * where automatic labels are on for it, 20 bits of a hash of the
+ * connection (there the request's random txhash); ours, of the cookie's
+ * MAC (@isn), as unpredictable. Not the label the connection goes on with:
+ * the listener draws its own at hand-off, as it does for a SYN it answers
+ * itself from a syncookie.
+ */
+static __be32 listener_flowlabel(struct net *net, const struct sock *lsk,
+				 u32 isn)
+{
+	u8 mode = READ_ONCE(net->ipv6.sysctl.auto_flowlabels);
+	__be32 label;
+
+	if (mode == IP6_AUTO_FLOW_LABEL_OFF ||
+	    (mode != IP6_AUTO_FLOW_LABEL_FORCED &&
+	     !synguard_autoflowlabel(net, lsk)))
+		return 0;
+	label = htonl(isn >> 12) & IPV6_FLOWLABEL_MASK;
+	if (READ_ONCE(net->ipv6.sysctl.flowlabel_state_ranges))
+		label |= IPV6_FLOWLABEL_STATELESS_FLAG;
+	return label;
+}
+
+/*
  * Build @seg and send it on @dst (whose reference it takes), untracked,
- * with the hop limit of that route. @in: the segment answered; its buffer
+ * with the hop limit of that route unless @seg has one, and @seg's mark
+ * and priority. @in: the segment answered; its buffer
  * carries @seg if it can. Returns a negative error if nothing was sent (and
  * @in is untouched), else @in is consumed and the result is 0, or 1 if the
  * output path dropped the segment (a firewall rule, a full qdisc).
@@ -849,8 +954,9 @@ static int seg_send(struct synguard_net *sn, u8 family,
 	struct sk_buff *skb;
 	int err;
 
-	seg->ttl = family == NFPROTO_IPV4 ? ip4_dst_hoplimit(dst) :
-					    ip6_dst_hoplimit(dst);
+	if (!seg->ttl)
+		seg->ttl = family == NFPROTO_IPV4 ? route_ttl_v4(sn->net, dst) :
+						    ip6_dst_hoplimit(dst);
 	skb = seg_build(family, seg, in, LL_RESERVED_SPACE(dst->dev), true);
 
 	if (!skb) {
@@ -859,6 +965,8 @@ static int seg_send(struct synguard_net *sn, u8 family,
 	}
 	if (in && skb != in)
 		consume_skb(in);
+	skb->mark = seg->mark;
+	skb->priority = seg->priority;
 	skb_dst_set(skb, dst);
 	seg_untrack(skb);
 	if (family == NFPROTO_IPV4)
@@ -893,10 +1001,13 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 	bool known = !listener && READ_ONCE(sn->cfg.gateway) ==
 				  SYNGUARD_GW_RELAY &&
 		     synguard_gw_recall(sn, syn, &srv);
+	u32 mark = listener ? inet_request_mark(listener, skb) : 0;
 
-	dst = route(sn->net, syn, in);
+	dst = route(sn->net, syn, in, listener, mark);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
+	if (listener)
+		listener_ip(sn->net, listener, syn, mark, &seg);
 	synack_opts(sn, &syn->opts, listener, dst,
 		    listener ? dst : skb_dst(skb) ?: dst, known ? &srv : NULL,
 		    &seg);
@@ -906,6 +1017,8 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 	 * it in real time (synguard_flow_establish()).
 	 */
 	synack_cookie(sn->net, syn, listener, dst, keys, &seg);
+	if (listener && !is_v4(syn))
+		seg.flowlabel = listener_flowlabel(sn->net, listener, seg.seq);
 
 	return seg_send(sn, syn->family, &seg, dst, skb);
 }
@@ -927,7 +1040,7 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 		.flags = TCPHDR_RST,
 		.opts.wscale = SYNGUARD_WSCALE_NONE,
 	};
-	struct dst_entry *dst = route(sn->net, ack, in);
+	struct dst_entry *dst = route(sn->net, ack, in, NULL, 0);
 
 	if (IS_ERR(dst))
 		return;
@@ -999,6 +1112,11 @@ int synguard_inject_syn(const struct sk_buff *ack,
 		.seq = ntohl(pkt->th.seq) - 1,
 		.flags = TCPHDR_SYN | (o->ecn ? TCPHDR_ECE | TCPHDR_CWR : 0),
 		.ttl = pkt->ttl,
+		/*
+		 * The ACK's DSCP for the SYN's, which tcp_reflect_tos gives
+		 * the connection; not ECN-capable, as a SYN that asks for ECN.
+		 */
+		.tos = pkt->tos & ~INET_ECN_MASK,
 		.window = ntohs(pkt->th.window),
 		.opts = {
 			.mss = o->mss,

@@ -46,8 +46,12 @@ struct synguard_seg {
 	u32 seq;
 	u32 ack;
 	u8 flags;			/* TCPHDR_* */
-	u8 ttl;
+	u8 ttl;				/* sent: 0 for the route's */
+	u8 tos;				/* IPv4 TOS, IPv6 traffic class */
 	u16 window;
+	__be32 flowlabel;		/* IPv6 */
+	u32 mark;			/* sent: skb->mark, skb->priority */
+	u32 priority;
 	struct synguard_tcpopt opts;
 };
 
@@ -104,7 +108,7 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 			 const struct sock *listener,
 			 const struct synguard_keys *keys,
 			 const struct net_device *in);
-int synguard_handoff_wscale(struct synguard_net *sn,
+int synguard_handoff_wscale(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct synguard_pkt *ack,
 			    const struct sock *lsk,
 			    const struct synguard_synopts *co,

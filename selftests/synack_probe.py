@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""What the IP header of a listener's SYN+ACK says, for synguard's selftests.
+
+  synack_probe.py server ADDR PORT [OPTION=VALUE...]
+      Listen on ADDR:PORT with socket options set first, accept connections
+      forever and close them. Options: ttl (IP_TTL), tos (IP_TOS), hops
+      (IPV6_UNICAST_HOPS), tclass (IPV6_TCLASS), minttl (IP_MINTTL),
+      minhops (IPV6_MINHOPCOUNT), autolabel (IPV6_AUTOFLOWLABEL), mark
+      (SO_MARK), prio (SO_PRIORITY), dev (SO_BINDTODEVICE), uid (create
+      the socket as that user).
+
+  synack_probe.py client DEV ADDR PORT SPORT [OPTION=VALUE...]
+      Connect from local port SPORT to ADDR:PORT while watching DEV for the
+      SYN+ACK that answers it, and print one line: "connected" or the error,
+      then the first SYN+ACK's hop limit and TOS or traffic class, and for
+      IPv6 whether it has a flow label ("ttl=64 tos=0x00 label=yes"), or
+      "no-synack". Options: ttl, tos (of the client's own SYN, IP_TTL and
+      IP_TOS or IPV6_UNICAST_HOPS and IPV6_TCLASS), timeout (seconds for
+      connect(), default 3).
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+
+ETH_P_ALL = 0x0003
+IP_MINTTL = 21
+IPV6_MINHOPCOUNT = 73
+IPV6_AUTOFLOWLABEL = 70
+
+
+def opts(args):
+    return dict(a.split("=", 1) for a in args)
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def num(v):
+    return int(v, 0)
+
+
+def server(addr, port, o):
+    fam = family(addr)
+    if "uid" in o:
+        os.setresgid(num(o["uid"]), num(o["uid"]), num(o["uid"]))
+        os.setresuid(num(o["uid"]), num(o["uid"]), num(o["uid"]))
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    v4, v6 = socket.IPPROTO_IP, socket.IPPROTO_IPV6
+    table = {
+        "ttl": (v4, socket.IP_TTL), "tos": (v4, socket.IP_TOS),
+        "minttl": (v4, IP_MINTTL), "hops": (v6, socket.IPV6_UNICAST_HOPS),
+        "tclass": (v6, socket.IPV6_TCLASS),
+        "minhops": (v6, IPV6_MINHOPCOUNT),
+        "autolabel": (v6, IPV6_AUTOFLOWLABEL),
+        "mark": (socket.SOL_SOCKET, socket.SO_MARK),
+        "prio": (socket.SOL_SOCKET, socket.SO_PRIORITY),
+    }
+    for k, v in o.items():
+        if k in table:
+            ls.setsockopt(*table[k], num(v))
+    if "dev" in o:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                      o["dev"].encode())
+    ls.bind((addr, port))
+    ls.listen(64)
+    while True:
+        c, _ = ls.accept()
+        c.close()
+
+
+def synack_fields(frame, port, sport):
+    """What the IP header of a SYN+ACK from port to sport in the Ethernet
+    frame says, or None."""
+    etype = struct.unpack_from("!H", frame, 12)[0]
+    ip = frame[14:]
+    if etype == 0x0800 and len(ip) >= 20 and ip[9] == 6:
+        ttl, tos, tcp = ip[8], ip[1], ip[(ip[0] & 0xf) * 4:]
+        label = ""
+    elif etype == 0x86dd and len(ip) >= 40 and ip[6] == 6:
+        ttl = ip[7]
+        word = struct.unpack_from("!I", ip, 0)[0]
+        tos = (word >> 20) & 0xff
+        label = " label=%s" % ("yes" if word & 0xfffff else "no")
+        tcp = ip[40:]
+    else:
+        return None
+    if len(tcp) < 14:
+        return None
+    src, dst = struct.unpack_from("!HH", tcp, 0)
+    if (src, dst) != (port, sport) or tcp[13] & 0x12 != 0x12:
+        return None
+    return "ttl=%d tos=0x%02x%s" % (ttl, tos, label)
+
+
+def client(dev, addr, port, sport, o):
+    fam = family(addr)
+    cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                        socket.htons(ETH_P_ALL))
+    cap.bind((dev, 0))
+    seen = []
+    done = threading.Event()
+
+    def watch():
+        # Past connect(), until the queue has been quiet for a moment.
+        cap.settimeout(0.1)
+        while not seen:
+            try:
+                frame, meta = cap.recvfrom(65536)
+            except socket.timeout:
+                if done.is_set():
+                    break
+                continue
+            if meta[2] == socket.PACKET_OUTGOING:
+                continue
+            f = synack_fields(frame, port, sport)
+            if f:
+                seen.append(f)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET:
+        lvl, ttl, tos = socket.IPPROTO_IP, socket.IP_TTL, socket.IP_TOS
+    else:
+        lvl, ttl = socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS
+        tos = socket.IPV6_TCLASS
+    if "ttl" in o:
+        s.setsockopt(lvl, ttl, num(o["ttl"]))
+    if "tos" in o:
+        s.setsockopt(lvl, tos, num(o["tos"]))
+    s.settimeout(float(o.get("timeout", "3")))
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport))
+    try:
+        s.connect((addr, port))
+        result = "connected"
+    except OSError as e:
+        result = type(e).__name__ if e.errno is None else \
+            os.strerror(e.errno).replace(" ", "_")
+    done.set()
+    t.join()
+    s.close()
+    if seen:
+        print("%s %s" % (result, seen[0]))
+    else:
+        print("%s no-synack" % result)
+
+
+def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "server":
+        server(sys.argv[2], int(sys.argv[3]), opts(sys.argv[4:]))
+    elif len(sys.argv) >= 6 and sys.argv[1] == "client":
+        client(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+               opts(sys.argv[6:]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
