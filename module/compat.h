@@ -52,6 +52,7 @@ synguard_register_net_sysctl(struct net *net, const char *path,
 /*
  * Does an IPv6 socket label its flows (IPV6_AUTOFLOWLABEL, else the
  * namespace's default)? As ip6_autoflowlabel(), which is not exported.
+ * Does it reflect its peer's label (flowlabel_reflect, IPV6_FL_F_REFLECT)?
  * Macros, as synguard_np_hop_limit(): only packet.c has the headers.
  * 6.7 moved the socket's choice from ipv6_pinfo bit fields to inet_sock's
  * flags; Kbuild greps include/net/inet_sock.h and defines
@@ -62,10 +63,12 @@ synguard_register_net_sysctl(struct net *net, const char *path,
 	(inet6_test_bit(AUTOFLOWLABEL_SET, sk) ?			\
 	 inet6_test_bit(AUTOFLOWLABEL, sk) :				\
 	 !!ip6_default_np_autolabel(net))
+#define synguard_repflow(sk)	inet6_test_bit(REPFLOW, sk)
 #else
 #define synguard_autoflowlabel(net, sk)					\
 	(inet6_sk(sk)->autoflowlabel_set ? inet6_sk(sk)->autoflowlabel :	\
 	 !!ip6_default_np_autolabel(net))
+#define synguard_repflow(sk)	(!!inet6_sk(sk)->repflow)
 #endif
 
 #endif /* _SYNGUARD_COMPAT_H */

@@ -555,8 +555,8 @@ static int route_oif(const struct sock *lsk, const struct net_device *in)
 
 /*
  * Back the way the SYN came, as the listener's kernel would route its own
- * reply (inet_csk_route_req()): by its bound device, @mark, owner and TOS,
- * which policy routing may select on. The source is the address the SYN
+ * reply (inet_csk_route_req()): by its bound device, @mark, owner, TOS and
+ * scope (SO_DONTROUTE), which policy routing and routes may select on. The source is the address the SYN
  * was sent to: ours, or on a gateway (@lsk NULL) the server's, which only
  * ANYSRC lets a route have (as for transparent proxies).
  */
@@ -568,7 +568,8 @@ static struct dst_entry *route_v4(struct net *net,
 	struct flowi4 fl4 = {
 		.flowi4_oif = route_oif(lsk, in),
 		.flowi4_mark = mark,
-		.flowi4_tos = lsk ? RT_TOS(READ_ONCE(inet_sk(lsk)->tos)) : 0,
+		.flowi4_tos = lsk ? ip_sock_rt_tos(lsk) : 0,
+		.flowi4_scope = lsk ? ip_sock_rt_scope(lsk) : RT_SCOPE_UNIVERSE,
 		.flowi4_uid = sock_net_uid(net, lsk),
 		.daddr = syn->saddr.s6_addr32[0],
 		.saddr = syn->daddr.s6_addr32[0],
@@ -916,23 +917,25 @@ static u8 route_ttl_v4(const struct net *net, const struct dst_entry *dst)
 }
 
 /*
- * The flow label of an IPv6 listener's own SYN+ACK (ip6_make_flowlabel()):
- * where automatic labels are on for it, 20 bits of a hash of the
- * connection (there the request's random txhash); ours, of the cookie's
- * MAC (@isn), as unpredictable. Not the label the connection goes on with:
- * the listener draws its own at hand-off, as it does for a SYN it answers
- * itself from a syncookie.
+ * The flow label of an IPv6 listener's own SYN+ACK (tcp_v6_send_synack(),
+ * ip6_make_flowlabel()): the SYN's (@syn, not yet reused) if the listener
+ * reflects labels; else where automatic labels are on for it, 20 bits of a
+ * hash of the connection (there the request's random txhash); ours, of
+ * the cookie's MAC (@isn), as unpredictable. An automatic label is not the
+ * one the connection goes on with: the listener draws its own at hand-off,
+ * as it does for a SYN it answers itself from a syncookie.
  */
 static __be32 listener_flowlabel(struct net *net, const struct sock *lsk,
-				 u32 isn)
+				 const struct sk_buff *syn, u32 isn)
 {
 	u8 mode = READ_ONCE(net->ipv6.sysctl.auto_flowlabels);
-	__be32 label;
+	__be32 label = synguard_repflow(lsk) ?
+		       ip6_flowlabel(ipv6_hdr(syn)) : 0;
 
-	if (mode == IP6_AUTO_FLOW_LABEL_OFF ||
+	if (label || mode == IP6_AUTO_FLOW_LABEL_OFF ||
 	    (mode != IP6_AUTO_FLOW_LABEL_FORCED &&
 	     !synguard_autoflowlabel(net, lsk)))
-		return 0;
+		return label;
 	label = htonl(isn >> 12) & IPV6_FLOWLABEL_MASK;
 	if (READ_ONCE(net->ipv6.sysctl.flowlabel_state_ranges))
 		label |= IPV6_FLOWLABEL_STATELESS_FLAG;
@@ -942,8 +945,8 @@ static __be32 listener_flowlabel(struct net *net, const struct sock *lsk,
 /*
  * Build @seg and send it on @dst (whose reference it takes), untracked,
  * with the hop limit of that route unless @seg has one, and @seg's mark
- * and priority. @in: the segment answered; its buffer
- * carries @seg if it can. Returns a negative error if nothing was sent (and
+ * and priority. @in: the segment answered; its buffer carries @seg if it
+ * can. Returns a negative error if nothing was sent (and
  * @in is untouched), else @in is consumed and the result is 0, or 1 if the
  * output path dropped the segment (a firewall rule, a full qdisc).
  */
@@ -1018,7 +1021,8 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 	 */
 	synack_cookie(sn->net, syn, listener, dst, keys, &seg);
 	if (listener && !is_v4(syn))
-		seg.flowlabel = listener_flowlabel(sn->net, listener, seg.seq);
+		seg.flowlabel = listener_flowlabel(sn->net, listener, skb,
+						   seg.seq);
 
 	return seg_send(sn, syn->family, &seg, dst, skb);
 }

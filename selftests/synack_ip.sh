@@ -16,7 +16,8 @@
 #     table sends the client's address elsewhere;
 #  5. IP_MINTTL / IPV6_MINHOPCOUNT (GTSM): a SYN below it is the kernel's to
 #     drop, no cookie answers it; at 255 it connects;
-#  6. IPv6 flow labels: there unless the listener turned them off.
+#  6. IPv6 flow labels: there unless the listener turned them off, the
+#     client's own with flowlabel_reflect.
 #
 # timeout: 300
 
@@ -147,6 +148,11 @@ for a in $SRV $SRV6; do
 done
 run_case "IPv6: a listener without flow labels (IPV6_AUTOFLOWLABEL 0)" \
 	$SRV6 "autolabel=0" "" "^connected ttl=64 tos=0x00 label=no$"
+# Sockets made now reflect their peer's label (the client's SYN has one).
+in_s sysctl -qw net.ipv6.flowlabel_reflect=1
+run_case "IPv6: flowlabel_reflect: the client's label comes back" $SRV6 "" "" \
+	"^connected ttl=64 tos=0x00 label=reflected$"
+in_s sysctl -qw net.ipv6.flowlabel_reflect=0
 
 check_dmesg_clean "dmesg is free of kernel warnings"
 ksft_exit

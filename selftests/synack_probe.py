@@ -14,10 +14,11 @@
       Connect from local port SPORT to ADDR:PORT while watching DEV for the
       SYN+ACK that answers it, and print one line: "connected" or the error,
       then the first SYN+ACK's hop limit and TOS or traffic class, and for
-      IPv6 whether it has a flow label ("ttl=64 tos=0x00 label=yes"), or
-      "no-synack". Options: ttl, tos (of the client's own SYN, IP_TTL and
-      IP_TOS or IPV6_UNICAST_HOPS and IPV6_TCLASS), timeout (seconds for
-      connect(), default 3).
+      IPv6 whether it has a flow label, and if it is the SYN's ("ttl=64
+      tos=0x00 label=yes", "label=no", "label=reflected"), or "no-synack".
+      Options: ttl, tos (of the client's own SYN, IP_TTL and IP_TOS or
+      IPV6_UNICAST_HOPS and IPV6_TCLASS), timeout (seconds for connect(),
+      default 3).
 """
 import os
 import socket
@@ -73,28 +74,41 @@ def server(addr, port, o):
         c.close()
 
 
-def synack_fields(frame, port, sport):
-    """What the IP header of a SYN+ACK from port to sport in the Ethernet
-    frame says, or None."""
+def tcp_header(frame):
+    """(ttl, tos, IPv6 flow label or None, TCP header) of an Ethernet frame
+    with a TCP segment, or None."""
     etype = struct.unpack_from("!H", frame, 12)[0]
     ip = frame[14:]
     if etype == 0x0800 and len(ip) >= 20 and ip[9] == 6:
-        ttl, tos, tcp = ip[8], ip[1], ip[(ip[0] & 0xf) * 4:]
-        label = ""
-    elif etype == 0x86dd and len(ip) >= 40 and ip[6] == 6:
-        ttl = ip[7]
+        return ip[8], ip[1], None, ip[(ip[0] & 0xf) * 4:]
+    if etype == 0x86dd and len(ip) >= 40 and ip[6] == 6:
         word = struct.unpack_from("!I", ip, 0)[0]
-        tos = (word >> 20) & 0xff
-        label = " label=%s" % ("yes" if word & 0xfffff else "no")
-        tcp = ip[40:]
-    else:
+        return ip[7], (word >> 20) & 0xff, word & 0xfffff, ip[40:]
+    return None
+
+
+def segment(frame, src, dst, flags):
+    """tcp_header() of a segment from port src to port dst with the SYN and
+    ACK flags as flags says, else None."""
+    h = tcp_header(frame)
+    if not h or len(h[3]) < 14:
         return None
-    if len(tcp) < 14:
+    ports = struct.unpack_from("!HH", h[3], 0)
+    if ports != (src, dst) or h[3][13] & 0x12 != flags:
         return None
-    src, dst = struct.unpack_from("!HH", tcp, 0)
-    if (src, dst) != (port, sport) or tcp[13] & 0x12 != 0x12:
-        return None
-    return "ttl=%d tos=0x%02x%s" % (ttl, tos, label)
+    return h
+
+
+def describe(synack, syn):
+    ttl, tos, label, _ = synack
+    out = "ttl=%d tos=0x%02x" % (ttl, tos)
+    if label is None:
+        return out
+    if not label:
+        return out + " label=no"
+    if syn and syn[2] == label:
+        return out + " label=reflected"
+    return out + " label=yes"
 
 
 def client(dev, addr, port, sport, o):
@@ -102,7 +116,7 @@ def client(dev, addr, port, sport, o):
     cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                         socket.htons(ETH_P_ALL))
     cap.bind((dev, 0))
-    seen = []
+    seen, syns = [], []
     done = threading.Event()
 
     def watch():
@@ -116,8 +130,11 @@ def client(dev, addr, port, sport, o):
                     break
                 continue
             if meta[2] == socket.PACKET_OUTGOING:
+                f = segment(frame, sport, port, 0x02)
+                if f:
+                    syns.append(f)
                 continue
-            f = synack_fields(frame, port, sport)
+            f = segment(frame, port, sport, 0x12)
             if f:
                 seen.append(f)
 
@@ -146,7 +163,7 @@ def client(dev, addr, port, sport, o):
     t.join()
     s.close()
     if seen:
-        print("%s %s" % (result, seen[0]))
+        print("%s %s" % (result, describe(seen[0], syns[0] if syns else None)))
     else:
         print("%s no-synack" % result)
 
