@@ -200,7 +200,7 @@ void synguard_icmp_in(struct synguard_net *sn, struct sk_buff *skb, u8 family,
 	if (!atomic_read(&sn->nr_flows) || !quote_parse(skb, family, &q))
 		return;
 	/* A flow's key has its VRF, as synguard_pkt_parse() finds it. */
-	q.seg.l3index = l3mdev_master_ifindex_rcu(in);
+	q.seg.l3index = synguard_l3index(in);
 	/* The quoted segment went from the listener to the client. */
 	f = synguard_flow_find(sn, &q.seg, false);
 	/* In HANDOFF the listener has sent nothing the client could see. */

@@ -85,7 +85,7 @@ enum synguard_pkt_kind synguard_pkt_parse_hdr(struct sk_buff *skb, u8 family,
 		return SYNGUARD_PKT_OTHER;
 	/* Socket lookups match VRF bindings on it, as the kernel's do. */
 	pkt->sdif = family == NFPROTO_IPV4 ? inet_sdif(skb) : inet6_sdif(skb);
-	pkt->l3index = l3mdev_master_ifindex_rcu(dev);
+	pkt->l3index = synguard_l3index(dev);
 
 	th = skb_header_pointer(skb, pkt->thoff, sizeof(pkt->th), &pkt->th);
 	if (!th)
@@ -550,7 +550,7 @@ static int route_oif(const struct sock *lsk, const struct net_device *in)
 {
 	int bound = lsk ? READ_ONCE(lsk->sk_bound_dev_if) : 0;
 
-	return bound ?: l3mdev_master_ifindex_rcu(in);
+	return bound ?: synguard_l3index(in);
 }
 
 /*
@@ -778,7 +778,7 @@ bool synguard_pkt_via_route(struct net *net, const struct sk_buff *skb,
 		return false;
 	ok = dst->dev == in ||
 	     (netif_is_l3_master(dst->dev) &&
-	      l3mdev_master_ifindex_rcu(in) == dst->dev->ifindex);
+	      synguard_l3index(in) == dst->dev->ifindex);
 	dst_release(dst);
 	return ok;
 }

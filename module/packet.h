@@ -6,6 +6,7 @@
 #include <linux/tcp.h>
 #include <linux/in6.h>
 #include <linux/timekeeping.h>
+#include <net/l3mdev.h>
 #include "netns.h"
 #include "tcpopt.h"
 
@@ -54,6 +55,18 @@ struct synguard_seg {
 	u32 priority;
 	struct synguard_tcpopt opts;
 };
+
+/*
+ * The ifindex of @dev's VRF (its own if it is one), 0 if none: as
+ * l3mdev_master_ifindex_rcu(), which is out of line, for the devices in
+ * no VRF that carry most packets. Under RCU.
+ */
+static inline int synguard_l3index(const struct net_device *dev)
+{
+	if (!netif_is_l3_master(dev) && !netif_is_l3_slave(dev))
+		return 0;
+	return l3mdev_master_ifindex_rcu(dev);
+}
 
 /*
  * Now, in the units of a timestamp cookie's time field. The monotonic clock
