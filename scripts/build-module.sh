@@ -22,6 +22,6 @@ cp -p "$top/Kbuild" "$out/"
 for f in "$top"/module/*.[ch]; do
 	cmp -s "$f" "$out/module/$(basename "$f")" || cp -p "$f" "$out/module/"
 done
-make -s -C "$kdir/build" M="$out" SYNGUARD_VERSION="$version" \
+make -s -j"$(nproc)" -C "$kdir/build" M="$out" SYNGUARD_VERSION="$version" \
 	SYNGUARD_WERROR=1 "$@" modules
 echo "$out/synguard.ko"
