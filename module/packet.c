@@ -556,9 +556,10 @@ static int route_oif(const struct sock *lsk, const struct net_device *in)
 /*
  * Back the way the SYN came, as the listener's kernel would route its own
  * reply (inet_csk_route_req()): by its bound device, @mark, owner, TOS and
- * scope (SO_DONTROUTE), which policy routing and routes may select on. The source is the address the SYN
- * was sent to: ours, or on a gateway (@lsk NULL) the server's, which only
- * ANYSRC lets a route have (as for transparent proxies).
+ * scope (SO_DONTROUTE), which policy routing and routes may select on.
+ * The source is the address the SYN was sent to: ours, or on a gateway
+ * (@lsk NULL) the server's, which only ANYSRC lets a route have (as for
+ * transparent proxies).
  */
 static struct dst_entry *route_v4(struct net *net,
 				  const struct synguard_pkt *syn,
@@ -946,8 +947,8 @@ static __be32 listener_flowlabel(struct net *net, const struct sock *lsk,
  * Build @seg and send it on @dst (whose reference it takes), untracked,
  * with the hop limit of that route unless @seg has one, and @seg's mark
  * and priority. @in: the segment answered; its buffer carries @seg if it
- * can. Returns a negative error if nothing was sent (and
- * @in is untouched), else @in is consumed and the result is 0, or 1 if the
+ * can. Returns a negative error if nothing was sent (and @in is
+ * untouched), else @in is consumed and the result is 0, or 1 if the
  * output path dropped the segment (a firewall rule, a full qdisc).
  */
 static int seg_send(struct synguard_net *sn, u8 family,
