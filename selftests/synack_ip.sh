@@ -79,7 +79,7 @@ port=8100 sport=20000
 # (an ERE) must match them. Connected in mode 2: by a cookie.
 run_case() {
 	local name=$1 addr=$2 sopts=$3 copts=$4 expect=${5:-}
-	local mode out0='' out2='' pid cookies
+	local mode out out0='' out2='' pid cookies
 	port=$((port + 1))
 	# shellcheck disable=SC2086 # option lists
 	in_s python3 "$PROBE" server "$addr" $port $sopts 2>>"$tmpd/server.err" &
