@@ -265,6 +265,40 @@ static void defrag_disable(struct net *net)
 	nf_defrag_ipv4_disable(net);
 }
 
+/* Serialises hooking namespaces in: writers of `mode` may race. */
+static DEFINE_MUTEX(hook_mutex);
+
+/*
+ * Hook synguard into @sn's namespace, with the defragmentation its hooks
+ * need, from the first time its mode is not 0 (at creation, if the default
+ * mode is not 0, or when `mode` is first set so) until the namespace goes.
+ * One that never turns synguard on pays nothing for it: no hook, no
+ * reassembly of its fragments. The hooks stay when the mode goes back to
+ * 0, where flows opened before are relayed to their end and ACKs with our
+ * cookies are taken for 2 MSL. Process context.
+ */
+int synguard_net_hook(struct synguard_net *sn)
+{
+	int err = 0;
+
+	mutex_lock(&hook_mutex);
+	if (sn->hooked)
+		goto out;
+	/* Defragmentation first: no packet reaches our hooks in pieces. */
+	err = defrag_enable(sn->net);
+	if (err)
+		goto out;
+	err = synguard_hooks_register(sn);
+	if (err) {
+		defrag_disable(sn->net);
+		goto out;
+	}
+	sn->hooked = true;
+out:
+	mutex_unlock(&hook_mutex);
+	return err;
+}
+
 static int __net_init synguard_net_init(struct net *net)
 {
 	struct synguard_net *sn = synguard_pernet(net);
@@ -296,23 +330,22 @@ static int __net_init synguard_net_init(struct net *net)
 	err = synguard_flows_init(sn);
 	if (err)
 		goto free_stats;
+	if (sn->cfg.mode != SYNGUARD_MODE_OFF) {
+		err = synguard_net_hook(sn);
+		if (err)
+			goto free_flows;
+	}
 	err = synguard_sysctl_init(sn);
 	if (err)
-		goto free_flows;
-	/* Defragmentation first: no packet reaches our hooks in pieces. */
-	err = defrag_enable(net);
-	if (err)
-		goto free_sysctl;
-	err = synguard_hooks_register(sn);
-	if (err)
-		goto no_defrag;
+		goto unhook;
 	synguard_keys_reschedule(sn);
 	return 0;
 
-no_defrag:
-	defrag_disable(net);
-free_sysctl:
-	synguard_sysctl_exit(sn);
+unhook:
+	if (sn->hooked) {
+		synguard_hooks_unregister(sn);
+		defrag_disable(net);
+	}
 free_flows:
 	synguard_flows_exit(sn);
 free_stats:
@@ -332,10 +365,15 @@ static void __net_exit synguard_net_exit(struct net *net)
 {
 	struct synguard_net *sn = synguard_pernet(net);
 
-	synguard_hooks_unregister(sn);
-	defrag_disable(net);
-	/* No sysctl write can re-arm the rotation past this point. */
+	/*
+	 * No sysctl write can hook the namespace in (synguard_net_hook()) or
+	 * re-arm the rotation past this point.
+	 */
 	synguard_sysctl_exit(sn);
+	if (sn->hooked) {
+		synguard_hooks_unregister(sn);
+		defrag_disable(net);
+	}
 	cancel_delayed_work_sync(&sn->rotate_work);
 	/* Hooks still running on other CPUs use flows, keys and counters. */
 	synchronize_net();

@@ -117,6 +117,7 @@ struct synguard_net {
 	struct ctl_table_header *sysctl_hdr;
 	/* This namespace's hooks, their priv pointing here (hooks.c). */
 	struct nf_hook_ops hook_ops[SYNGUARD_NR_HOOKS];
+	bool hooked;		/* they are registered (netns.c) */
 };
 
 extern unsigned int synguard_net_id;
@@ -146,5 +147,6 @@ int synguard_keys_set_secret(struct synguard_net *sn,
 			     const siphash_key_t *secret);
 int synguard_keys_set_offset(struct synguard_net *sn, int offset);
 bool synguard_keys_fleet(struct synguard_net *sn);
+int synguard_net_hook(struct synguard_net *sn);
 
 #endif /* _SYNGUARD_NETNS_H */

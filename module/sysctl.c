@@ -207,6 +207,31 @@ static int proc_msl(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 	return err;
 }
 
+/*
+ * A mode other than 0 hooks synguard into the namespace if it is not yet
+ * (synguard_net_hook()); if that fails, the mode stays as it was.
+ */
+static int proc_mode(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
+		     void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct synguard_net *sn = container_of(table->data, struct synguard_net,
+					       cfg.mode);
+	int val = READ_ONCE(sn->cfg.mode), err;
+	struct ctl_table tmp = *table;
+
+	tmp.data = &val;
+	err = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	if (val != SYNGUARD_MODE_OFF) {
+		err = synguard_net_hook(sn);
+		if (err)
+			return err;
+	}
+	WRITE_ONCE(sn->cfg.mode, val);
+	return 0;
+}
+
 /* 0 (automatic) or a real MSS: the range has a hole minmax cannot express. */
 static int proc_mss(SYNGUARD_CTL_CONST struct ctl_table *table, int write,
 		    void *buffer, size_t *lenp, loff_t *ppos)
@@ -388,7 +413,7 @@ static int proc_gw_prefixes(SYNGUARD_CTL_CONST struct ctl_table *table,
 	}
 
 static const struct ctl_table ctl_template[CTL_COUNT + SYNGUARD_CTL_SENTINEL] = {
-	[CTL_MODE] = CTL_INT("mode", proc_dointvec_minmax, SYSCTL_ZERO, &mode_max),
+	[CTL_MODE] = CTL_INT("mode", proc_mode, SYSCTL_ZERO, &mode_max),
 	[CTL_MSL] = CTL_INT("msl", proc_msl, &msl_min, &msl_max),
 	[CTL_PORTS] = {
 		.procname = "ports",

@@ -624,6 +624,14 @@ unload_synguard() {
 	SYNGUARD_LOADED_HERE=0
 }
 
+# sg_hooks NS: how many netfilter hooks synguard has in namespace NS (8
+# once its mode was not 0, IPv4 and IPv6; 0 before); defrag_hooks NS: the
+# kernel's defragmentation hooks there (4: IPv4 and IPv6, in and out).
+sg_hooks() { ip netns exec "$1" nft list hooks 2>/dev/null | grep -c '\[synguard\]'; }
+defrag_hooks() {
+	ip netns exec "$1" nft list hooks 2>/dev/null | grep -c '\[nf_defrag_ipv[46]\]'
+}
+
 # sg_stat NS NAME: a synguard counter of namespace NS, summed over the
 # per-CPU rows of /proc/net/stat/synguard (one read, no awk: mawk cannot
 # parse hex).

@@ -4,7 +4,9 @@
 # The module loads with its metadata, its sysctls read back and reject bad
 # values (changing nothing), every namespace gets its own settings from the
 # module parameters, the counters parse as lnstat reads them, and rmmod
-# leaves nothing behind.
+# leaves nothing behind. Loaded with mode=0, synguard hooks into a
+# namespace (and enables defragmentation there) only once its mode is set
+# to 1 or 2, and stays until rmmod.
 #
 # timeout: 120
 
@@ -12,6 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 checktool "command -v modinfo" "run test without modinfo"
 checktool "command -v lnstat" "run test without lnstat"
+checktool "nft --version" "run test without nft"
 [ -e "${SYNGUARD_KO:-}" ] || skip_test "no module built at ${SYNGUARD_KO:-}"
 
 SYS=/proc/sys/net/synguard
@@ -59,6 +62,8 @@ setup_ns other || exit
 in_other() { ip netns exec "$other" "$@"; }
 [ "$(in_other cat $SYS/mode)" = 2 ] && [ "$(in_other cat $SYS/msl)" = 7 ]
 ksft_check $? "a new namespace starts from the module parameters"
+[ "$(sg_hooks "$other")" = 8 ] && [ "$(defrag_hooks "$other")" = 4 ]
+ksft_check $? "mode=2: a new namespace has synguard's 8 hooks and defragmentation"
 
 # ---- sysctls: good values read back, bad ones are refused and change nothing
 # try_set NAME VALUE EXPECT: EXPECT is "ok" or "EINVAL".
@@ -153,6 +158,24 @@ ksft_check $? "rmmod synguard"
 ksft_check $? "no sysctl or /proc entry is left after rmmod"
 load_synguard && unload_synguard
 ksft_check $? "the module loads and unloads again"
+
+# ---- hooks only where synguard was ever on
+load_synguard mode=0 || exit "$ksft_fail"
+setup_ns third || exit
+[ "$(sg_hooks "$other")" = 0 ] && [ "$(defrag_hooks "$other")" = 0 ]
+ksft_check $? "mode=0: a namespace has no synguard hook and no defragmentation"
+in_other sysctl -qw net.synguard.mode=1 && [ "$(sg_hooks "$other")" = 8 ] &&
+	[ "$(defrag_hooks "$other")" = 4 ]
+ksft_check $? "mode=1 hooks it in: 8 hooks, defragmentation of IPv4 and IPv6"
+in_other sysctl -qw net.synguard.mode=0 && [ "$(sg_hooks "$other")" = 8 ] &&
+	[ "$(defrag_hooks "$other")" = 4 ]
+ksft_check $? "back to mode=0: its hooks stay (flows, cookies)"
+# shellcheck disable=SC2154 # set by setup_ns
+[ "$(sg_hooks "$third")" = 0 ] && [ "$(defrag_hooks "$third")" = 0 ]
+ksft_check $? "another namespace is left alone"
+unload_synguard && [ "$(sg_hooks "$other")" = 0 ] &&
+	[ "$(defrag_hooks "$other")" = 0 ]
+ksft_check $? "rmmod takes the hooks and the defragmentation away"
 modprobe -r nf_defrag_ipv6 nf_defrag_ipv4
 ksft_check $? "then nothing holds the defragmentation modules"
 check_dmesg_clean
