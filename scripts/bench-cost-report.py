@@ -174,13 +174,13 @@ def main():
       "spread is under %.0f %% (at least %s, at most %s; spread: (max - min) / median "
       "of the three closest repeats, medians over all). *Marginal*: over the "
       "same packets dropped in raw PREROUTING of a server namespace (\"drop\"), "
-      "measured in the same boot and module state. synguard's hooks run in every "
-      "namespace, the client's too: its baseline holds their parse of the SYN in "
-      "the server's PRE_ROUTING, its rows also their parse of the SYN+ACK in the "
-      "client's, which a real client does not pay; the two are alike. The column "
-      "\"over the baseline without the module\" charges synguard for every "
-      "instruction it adds, client side included; the loaded drop rows show what "
-      "its hooks cost a packet they pass. Source %s, module %s, %s CPU(s)." % (
+      "measured in the same boot and module state. The module is loaded with "
+      "mode=0 and has hooks only in the namespaces whose mode the synguard "
+      "configurations set (module 48dafd5 and before: in every namespace, the "
+      "client's too), so the marginal holds every instruction synguard adds to a "
+      "packet's path, its hooks' parse of the SYN in PRE_ROUTING included; the "
+      "loaded drop rows show what it costs a namespace that never turned it on. "
+      "Source %s, module %s, %s CPU(s)." % (
           run.info.get("count", "?"), run.info.get("seed", "?"),
           run.info.get("acks", "?"), run.info.get("mib", "?"),
           int(run.info.get("spread_limit", "30")) / 10, run.info.get("min_reps", "?"),
