@@ -624,12 +624,27 @@ unload_synguard() {
 	SYNGUARD_LOADED_HERE=0
 }
 
-# sg_hooks NS: how many netfilter hooks synguard has in namespace NS (8
-# once its mode was not 0, IPv4 and IPv6; 0 before); defrag_hooks NS: the
-# kernel's defragmentation hooks there (4: IPv4 and IPv6, in and out).
-sg_hooks() { ip netns exec "$1" nft list hooks 2>/dev/null | grep -c '\[synguard\]'; }
-defrag_hooks() {
-	ip netns exec "$1" nft list hooks 2>/dev/null | grep -c '\[nf_defrag_ipv[46]\]'
+# nft_hooks NS: `nft list hooks` of namespace NS; status 4 (ksft_skip)
+# where the kernel cannot list hooks (Debian's 6.1 has no nfnetlink_hook).
+nft_hooks() {
+	modprobe -q nfnetlink_hook 2>/dev/null || return "$ksft_skip"
+	ip netns exec "$1" nft list hooks 2>/dev/null
+}
+
+# expect_hooks NS N D MSG: PASS if namespace NS has N synguard hooks (8
+# once its mode was not 0, IPv4 and IPv6; 0 before) and D of the kernel's
+# defragmentation hooks (4: IPv4 and IPv6, in and out); SKIP where the
+# kernel cannot list them.
+expect_hooks() {
+	local out sg df
+	if ! out=$(nft_hooks "$1"); then
+		ksft_skip "$4 (this kernel cannot list hooks)"
+		return
+	fi
+	sg=$(grep -c '\[synguard\]' <<<"$out")
+	df=$(grep -c '\[nf_defrag_ipv[46]\]' <<<"$out")
+	[ "$sg" = "$2" ] && [ "$df" = "$3" ]
+	ksft_check $? "$4 ($sg synguard hooks, $df defragmentation hooks)"
 }
 
 # sg_stat NS NAME: a synguard counter of namespace NS, summed over the

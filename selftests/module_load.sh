@@ -62,8 +62,7 @@ setup_ns other || exit
 in_other() { ip netns exec "$other" "$@"; }
 [ "$(in_other cat $SYS/mode)" = 2 ] && [ "$(in_other cat $SYS/msl)" = 7 ]
 ksft_check $? "a new namespace starts from the module parameters"
-[ "$(sg_hooks "$other")" = 8 ] && [ "$(defrag_hooks "$other")" = 4 ]
-ksft_check $? "mode=2: a new namespace has synguard's 8 hooks and defragmentation"
+expect_hooks "$other" 8 4 "mode=2: a new namespace has synguard's hooks and defragmentation"
 
 # ---- sysctls: good values read back, bad ones are refused and change nothing
 # try_set NAME VALUE EXPECT: EXPECT is "ok" or "EINVAL".
@@ -162,20 +161,15 @@ ksft_check $? "the module loads and unloads again"
 # ---- hooks only where synguard was ever on
 load_synguard mode=0 || exit "$ksft_fail"
 setup_ns third || exit
-[ "$(sg_hooks "$other")" = 0 ] && [ "$(defrag_hooks "$other")" = 0 ]
-ksft_check $? "mode=0: a namespace has no synguard hook and no defragmentation"
-in_other sysctl -qw net.synguard.mode=1 && [ "$(sg_hooks "$other")" = 8 ] &&
-	[ "$(defrag_hooks "$other")" = 4 ]
-ksft_check $? "mode=1 hooks it in: 8 hooks, defragmentation of IPv4 and IPv6"
-in_other sysctl -qw net.synguard.mode=0 && [ "$(sg_hooks "$other")" = 8 ] &&
-	[ "$(defrag_hooks "$other")" = 4 ]
-ksft_check $? "back to mode=0: its hooks stay (flows, cookies)"
+expect_hooks "$other" 0 0 "mode=0: a namespace has no synguard hook and no defragmentation"
+in_other sysctl -qw net.synguard.mode=1
+expect_hooks "$other" 8 4 "mode=1 hooks it in, with defragmentation"
+in_other sysctl -qw net.synguard.mode=0
+expect_hooks "$other" 8 4 "back to mode=0: its hooks stay (flows, cookies)"
 # shellcheck disable=SC2154 # set by setup_ns
-[ "$(sg_hooks "$third")" = 0 ] && [ "$(defrag_hooks "$third")" = 0 ]
-ksft_check $? "another namespace is left alone"
-unload_synguard && [ "$(sg_hooks "$other")" = 0 ] &&
-	[ "$(defrag_hooks "$other")" = 0 ]
-ksft_check $? "rmmod takes the hooks and the defragmentation away"
+expect_hooks "$third" 0 0 "another namespace is left alone"
+unload_synguard
+expect_hooks "$other" 0 0 "rmmod takes the hooks and the defragmentation away"
 modprobe -r nf_defrag_ipv6 nf_defrag_ipv4
 ksft_check $? "then nothing holds the defragmentation modules"
 check_dmesg_clean
