@@ -23,6 +23,11 @@
 # module/netns.c), the fragments pass synguard's hook in pieces, are
 # reassembled at local delivery and land in the SYN queue: a fails.
 #
+# First, loaded with mode=0, the defragmentation is only where synguard was
+# turned on: while the server namespace's mode has been 0 from the start,
+# an nft counter in its raw PREROUTING sees fragments (IPv4 and IPv6, to a
+# closed port), and once mode=2 it sees whole packets.
+#
 # timeout: 180
 
 source "$(dirname "$0")/lib.sh"
@@ -39,6 +44,7 @@ N=20
 checktool "$PY -c pass" "run test without $PY"
 checktool "ss -V" "run test without ss"
 checktool "nstat -V" "run test without nstat"
+checktool "nft --version" "run test without nft"
 [ -d /sys/module/nf_conntrack ] &&
 	skip_test "nf_conntrack is loaded: this test is about a host without it"
 
@@ -49,11 +55,46 @@ setup_ns client server || exit
 # shellcheck disable=SC2154 # set by setup_ns
 veth_pair "$client" "$server" $CLI/24 $SRV/24 || skip_test "cannot make a veth pair"
 raw_peer "$client" "$server" $SPOOF $SPOOF6 || skip_test "cannot add neighbour entries"
-load_synguard mode=2 || exit
+load_synguard mode=0 || exit
 dmesg_mark
 tmpd=$(mktemp -d)
 [ ! -d /sys/module/nf_conntrack ]
 ksft_check $? "synguard loaded without pulling in nf_conntrack"
+
+# ---- 0. defragmentation only where synguard was turned on
+ip netns exec "$server" nft -f - <<EOF || { ksft_fail "nft counter"; exit 1; }
+table inet frags {
+	counter pieces { }
+	chain pre {
+		type filter hook prerouting priority raw;
+		ip frag-off & 0x3fff != 0 counter name pieces
+		exthdr frag exists counter name pieces
+	}
+}
+EOF
+pieces() {
+	ip netns exec "$server" nft reset counter inet frags pieces |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+# send_pieces: one ACK to a closed port in fragments, IPv4 and IPv6.
+send_pieces() {
+	rawtcp --src $SPOOF --dst $SRV --sport 40000 --dport 9 --frag 16 \
+		ack --seq 1 --ack 1
+	rawtcp --src $SPOOF6 --dst $SRV6 --sport 40000 --dport 9 --frag 24 \
+		ack --seq 1 --ack 1
+}
+pieces >/dev/null
+send_pieces
+n=$(pieces)
+# Two IPv4 fragments and one IPv6 fragment (a 20-byte ACK in 24-byte ones).
+[ "${n:-0}" -ge 3 ]
+ksft_check $? "mode=0 from the start: the raw table sees the fragments ($n pieces)"
+ip netns exec "$server" sysctl -qw net.synguard.mode=2
+send_pieces
+n=$(pieces)
+[ "$n" = 0 ]
+ksft_check $? "mode=2: it sees whole packets ($n pieces): synguard enabled the defragmentation"
+ip netns exec "$server" nft delete table inet frags
 
 echo_server_start "$server" :: $PORT 128 ||
 	{ ksft_fail "listener on $PORT"; exit "$ksft_fail"; }
