@@ -358,21 +358,10 @@ bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 	unsigned int len = skb->len - pkt->thoff;
 	__wsum sum;
 
-	/*
-	 * A device that sums nothing (CHECKSUM_NONE: veth, a raw socket's
-	 * packets, some virtual NICs) leaves a linear SYN: its header is
-	 * summed directly, not through nf_checksum()'s walk of the whole
-	 * skb, whose IP header it sums too, to cancel it out. Nothing is
-	 * recorded in @skb: if the SYN goes on, the kernel sums it again.
-	 */
-	if (skb->ip_summed == CHECKSUM_NONE && !skb_is_nonlinear(skb))
-		sum = csum_partial(skb->data + pkt->thoff, len, 0);
-	else if (hook != NF_INET_FORWARD ||
-		 skb->ip_summed != CHECKSUM_COMPLETE)
+	if (hook != NF_INET_FORWARD || skb->ip_summed != CHECKSUM_COMPLETE)
 		return !nf_checksum(skb, hook, pkt->thoff, IPPROTO_TCP,
 				    pkt->family);
-	else
-		sum = skb_checksum(skb, pkt->thoff, len, 0);
+	sum = skb_checksum(skb, pkt->thoff, len, 0);
 	if (is_v4(pkt))
 		return !csum_tcpudp_magic(pkt->saddr.s6_addr32[0],
 					  pkt->daddr.s6_addr32[0], len,
