@@ -176,7 +176,7 @@ def main():
       "same packets dropped in raw PREROUTING of a server namespace (\"drop\"), "
       "measured in the same boot and module state. The module is loaded with "
       "mode=0 and has hooks only in the namespaces whose mode the synguard "
-      "configurations set (module 48dafd5 and before: in every namespace, the "
+      "configurations set (before module 15e02c8: in every namespace, the "
       "client's too), so the marginal holds every instruction synguard adds to a "
       "packet's path, its hooks' parse of the SYN in PRE_ROUTING included; the "
       "loaded drop rows show what it costs a namespace that never turned it on. "
