@@ -299,6 +299,19 @@ out:
 	return err;
 }
 
+/*
+ * Undo synguard_net_hook(), if it was done: at namespace exit, or when its
+ * creation fails. No `mode` write runs any more (the sysctl table is gone
+ * or was never there), so sn->hooked is stable without hook_mutex.
+ */
+static void net_unhook(struct synguard_net *sn)
+{
+	if (!sn->hooked)
+		return;
+	synguard_hooks_unregister(sn);
+	defrag_disable(sn->net);
+}
+
 static int __net_init synguard_net_init(struct net *net)
 {
 	struct synguard_net *sn = synguard_pernet(net);
@@ -342,10 +355,7 @@ static int __net_init synguard_net_init(struct net *net)
 	return 0;
 
 unhook:
-	if (sn->hooked) {
-		synguard_hooks_unregister(sn);
-		defrag_disable(net);
-	}
+	net_unhook(sn);
 free_flows:
 	synguard_flows_exit(sn);
 free_stats:
@@ -370,10 +380,7 @@ static void __net_exit synguard_net_exit(struct net *net)
 	 * re-arm the rotation past this point.
 	 */
 	synguard_sysctl_exit(sn);
-	if (sn->hooked) {
-		synguard_hooks_unregister(sn);
-		defrag_disable(net);
-	}
+	net_unhook(sn);
 	cancel_delayed_work_sync(&sn->rotate_work);
 	/* Hooks still running on other CPUs use flows, keys and counters. */
 	synchronize_net();
