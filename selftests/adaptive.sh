@@ -114,6 +114,13 @@ if [ "$full" -lt $((2 * HIGH)) ]; then
 	LOW=$((MID / 6 > 0 ? MID / 6 : 1))
 	ksft_info "a slow guest: thresholds $LOW $HIGH, between them $MID SYN/s"
 fi
+# The next rate sample spans the pause since the last one, and with it the
+# calibration flood's last SYNs (up to a tenth of a second of them): wait
+# until the gauge, which averages over the same span, is well below HIGH,
+# or the first SYN of the slow flood engages synguard on the fast one.
+rate_below() { [ "$(sg_stat "$server" syn_rate)" -lt "$1" ]; }
+slowwait 30 rate_below $((HIGH / 4))
+ksft_check $? "after the calibration flood the syn_rate gauge falls below $((HIGH / 4)) ($(sg_stat "$server" syn_rate))"
 in_s sysctl -qw net.synguard.syn_rate="$LOW $HIGH" net.synguard.queue_fill="100 100" \
 	net.synguard.hold=$HOLD
 sg_snap "$server"
