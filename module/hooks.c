@@ -441,6 +441,14 @@ static unsigned int check_cookie(struct synguard_net *sn, struct sk_buff *skb,
 		synguard_stat_inc(sn, why);
 		return NF_DROP;
 	}
+	/*
+	 * A valid cookie in a corrupt ACK opens nothing: the kernel drops a
+	 * segment whose checksum is wrong before it looks for a cookie
+	 * (tcp_v4_rcv()), and counts it (TcpInCsumErrors). Summed only once
+	 * the cookie checked out: a flood of bogus ACKs costs no checksum.
+	 */
+	if (!synguard_pkt_csum_ok(skb, pkt, state->hook))
+		return NF_ACCEPT;
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
 	return handoff(sn, skb, pkt, &co, lsk, state->in);
 }
@@ -464,7 +472,9 @@ static unsigned int gw_on_ack(struct synguard_net *sn, struct sk_buff *skb,
 	if (READ_ONCE(sn->cfg.gateway) != SYNGUARD_GW_RELAY ||
 	    !port_selected(sn, pkt->th.dest) ||
 	    !synguard_gw_protected(sn, pkt) ||
-	    !cookie_valid(sn, pkt, &co, &why))
+	    !cookie_valid(sn, pkt, &co, &why) ||
+	    /* The server drops a corrupt one: see check_cookie(). */
+	    !synguard_pkt_csum_ok(skb, pkt, state->hook))
 		return NF_ACCEPT;
 	synguard_stat_inc(sn, SG_COOKIE_VALID);
 	return handoff(sn, skb, pkt, &co, NULL, state->in);

@@ -11,7 +11,9 @@
 #  3. A SYN, without timestamps, to a listener's TIME_WAIT tuple: below the
 #     old connection's sequence the kernel ACKs it as before; above it,
 #     synguard answers (the kernel would take it as a new connection).
-#  4. A SYN with a bad TCP checksum is dropped (TcpInCsumErrors), unanswered.
+#  4. A SYN with a bad TCP checksum is dropped (TcpInCsumErrors), unanswered;
+#     so is a third ACK whose cookie is valid but whose checksum is bad: it
+#     opens nothing, the same ACK with a good checksum does.
 #  5. A SYN from a v4-mapped IPv6 source gets no SYN+ACK.
 #  6. A SYN with a malformed MD5 option (which the kernel ignores) is not
 #     passed as signed: synguard answers it.
@@ -161,6 +163,33 @@ busywait 5000 eval '[ "$(nstat_val "$server" TcpInCsumErrors)" -ge $((${err0:-0}
 ksft_check $? "SYNs with a bad checksum reach the kernel, which drops them"
 ! pcap_seen csum "Flags \\[S\\.\\]" && [ "$(sg_delta "$server" cookie_sent)" = 0 ]
 ksft_check $? "synguard answered none of them"
+
+# ---- 4b. a third ACK whose cookie is valid but whose checksum is bad:
+# the kernel drops it before it would look for a cookie, so it opens
+# nothing; the same ACK with a good checksum then does
+RAW=10.0.1.77
+estab_41000() { [ -n "$(in_s ss -Htn state established "( sport = :$PORT and dport = :41000 )")" ]; }
+raw_peer "$client" "$server" $RAW || { ksft_fail "raw peer $RAW"; exit 1; }
+read -r _ _ isn tsval <<<"$(rawtcp --src $RAW --dst $SRV --sport 41000 \
+	--dport $PORT syn --seq 5000 --timeout 5)"
+[ -n "$isn" ] && [ -n "$tsval" ]
+ksft_check $? "a raw SYN from $RAW got a SYN+ACK with a cookie ($isn, tsval $tsval)"
+third_ack() {
+	rawtcp --src $RAW --dst $SRV --sport 41000 --dport $PORT ack --seq 5001 \
+		--ack $(((isn + 1) & 0xffffffff)) --tsecr "$tsval" "$@"
+}
+sg_snap "$server"
+err0=$(nstat_val "$server" TcpInCsumErrors)
+third_ack --bad-csum
+csum_errs_above() { [ "$(nstat_val "$server" TcpInCsumErrors)" -gt "${1:-0}" ]; }
+busywait 5000 csum_errs_above "$err0"
+ksft_check $? "the third ACK with a bad checksum reaches the kernel, which drops it"
+[ "$(sg_delta "$server" cookie_valid)" = 0 ] && [ "$(sg_delta "$server" handoff_ok)" = 0 ] &&
+	! estab_41000
+ksft_check $? "and opens nothing (no hand-off, no connection)"
+third_ack
+slowwait 10 estab_41000 && [ "$(sg_delta "$server" handoff_ok)" = 1 ]
+ksft_check $? "the same ACK with a good checksum opens the connection"
 
 # ---- 5. a v4-mapped IPv6 source, next to an ordinary one (the control)
 echo_server_start "$server" $SRV6 $PORT || { ksft_fail "IPv6 echo server"; exit 1; }

@@ -18,9 +18,11 @@ SYN+ACK with a RST, which is what a cookie's stateless handshake expects.
       after its SYN+ACK (the ack command's segment, tsecr echoing TSVAL),
       printing "acked SPORT" then: for handshakes timed to a second, which
       two start-ups of Python would blur.
-  rawtcp.py COMMON ack --seq N --ack A [--tsecr T] [--synack] [--frag B]
+  rawtcp.py COMMON ack --seq N --ack A [--tsecr T] [--synack] [--bad-csum]
+                   [--frag B]
       One ACK from SPORT; with --tsecr, a timestamp option echoing T; with
-      --synack a SYN+ACK (a server's answer, forged).
+      --synack a SYN+ACK (a server's answer, forged); with --bad-csum its
+      TCP checksum off by one.
 
 COMMON: --dev IF --dmac MAC --src ADDR --dst ADDR --sport P --dport P.
 --frag B cuts the IP payload into pieces of B bytes (a multiple of 8):
@@ -189,7 +191,11 @@ def cmd_ack(a, sock):
         tsval = int(time.monotonic() * 1000) & 0xFFFFFFFF
         opts = b"\1\1" + struct.pack("!BBII", 8, 10, tsval, a.tsecr)
     flags = TH_ACK | (TH_SYN if a.synack else 0)
-    send(a, sock, tcp_segment(a, a.sport, a.seq, a.ack, flags, opts))
+    seg = tcp_segment(a, a.sport, a.seq, a.ack, flags, opts)
+    if a.bad_csum:
+        # The low bit: never between 0x0000 and 0xffff, both a zero sum.
+        seg = seg[:17] + bytes([seg[17] ^ 1]) + seg[18:]
+    send(a, sock, seg)
     return 0
 
 
@@ -203,7 +209,7 @@ def main():
     ap.add_argument("--dport", required=True, type=int)
     ap.add_argument("--frag", type=int, default=0)
     # (syn --ack-after sends its third ACK with cmd_ack() too.)
-    ap.set_defaults(synack=False)
+    ap.set_defaults(synack=False, bad_csum=False)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("syn")
     s.add_argument("--seq", required=True, type=int)
@@ -216,6 +222,7 @@ def main():
     k.add_argument("--ack", required=True, type=int)
     k.add_argument("--tsecr", type=int)
     k.add_argument("--synack", action="store_true")
+    k.add_argument("--bad-csum", action="store_true")
     a = ap.parse_args()
     if a.src.version != a.dst.version or a.frag % 8 or a.frag < 0:
         ap.error("--src and --dst of one family; --frag a multiple of 8")
