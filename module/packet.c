@@ -1030,8 +1030,9 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 
 /*
  * A RST for the client of @ack (RFC 9293: seq = the ACK's ack, no ACK bit),
- * back the way the ACK came. Best effort: the client's retransmission
- * meets the same answer.
+ * back the way the ACK came, with the ACK's DSCP as the kernel's own RSTs
+ * reflect it (tcp_v4_send_reset(), tcp_v6_send_reset()). Best effort: the
+ * client's retransmission meets the same answer.
  */
 void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 		       const struct net_device *in)
@@ -1043,6 +1044,7 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 		.dport = ack->th.source,
 		.seq = ntohl(ack->th.ack_seq),
 		.flags = TCPHDR_RST,
+		.tos = ack->tos & ~INET_ECN_MASK,
 		.opts.wscale = SYNGUARD_WSCALE_NONE,
 	};
 	struct dst_entry *dst = route(sn->net, ack, in, NULL, 0);

@@ -11,7 +11,9 @@
 #     with a RST: the listener never sees the connection, and the client
 #     learns at once instead of sending into the void. The test checks that
 #     no echo arrives, the client saw the reset, flows_full moved, the gauge
-#     stays 3 and the listener has only 3 connections.
+#     stays 3 and the listener has only 3 connections. The client set a
+#     DSCP (IP_TOS 0x28): the RST carries the TOS the kernel's own RST to
+#     a closed port carries for the same client.
 #  3. The 3 are closed: after the 2*MSL linger the flows are gone (gauge 0,
 #     no sooner than 2*MSL - 0.5 s after the close was requested, and no
 #     later than 2*MSL + 5 s: a loaded TCG guest runs late) and a new
@@ -96,11 +98,18 @@ flows_gauge_is "$server" $MAX && [ "$(flows_listed "$server" established)" = $MA
 ksft_check $? "flows gauge $(sg_stat "$server" flows), $(flows_listed "$server" established) listed established"
 
 # ---- the 4th: what does its client see?
+# rst_tos NAME: the TOS of the first RST in capture NAME.
+rst_tos() {
+	tcpdump -nn -v -r "$tmpd/$1.pcap" 2>/dev/null |
+		grep -B1 "Flags \[R" | sed -n 's/.*(tos \(0x[0-9a-f]*\),.*/\1/p' | head -n1
+}
+capture "$client" "$VETH1" rst "src host $SRV and tcp[tcpflags] & tcp-rst != 0"
 full0=$(sg_stat "$server" flows_full)
 exp0=$(sg_stat "$server" cookie_expired)
 ip netns exec "$client" "$PY" -c '
 import socket, sys, time
 s = socket.socket()
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
 s.bind(("", 42100)); s.settimeout(5)
 t0 = time.time()
 def say(m): print("%.2fs %s" % (time.time() - t0, m), flush=True)
@@ -134,6 +143,22 @@ sed 's/^/# 4th client ss: /' "$tmpd/fourth.ss"
 ksft_check $? "the 4th connection gets no working connection (no echo within 4 s)"
 grep -q "Errno 104\|reset" "$tmpd/fourth.log"
 ksft_check $? "the 4th client is told at once with a RST"
+# The kernel's own RST, to a closed port, reflects the client's DSCP: so
+# must synguard's.
+capture "$client" "$VETH1" krst "src host $SRV and tcp[tcpflags] & tcp-rst != 0"
+ip netns exec "$client" "$PY" -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
+try:
+    s.connect((sys.argv[1], 9))
+except ConnectionRefusedError:
+    pass
+' $SRV
+slowwait 5 pcap_seen krst "Flags \\[R"
+sg_tos=$(rst_tos rst) k_tos=$(rst_tos krst)
+[ -n "$k_tos" ] && [ "$sg_tos" = "$k_tos" ]
+ksft_check $? "its RST has the TOS of the kernel's own RST (synguard ${sg_tos:-none}, kernel ${k_tos:-none})"
 full=$(sg_stat "$server" flows_full)
 [ "$full" -gt "$full0" ]
 ksft_check $? "flows_full moved by $((full - full0))"
