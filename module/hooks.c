@@ -253,6 +253,7 @@ static unsigned int from_client(struct synguard_net *sn,
  * CPU (-EEXIST) is just dropped.
  */
 static unsigned int refused(struct synguard_net *sn,
+			    const struct sk_buff *skb,
 			    const struct synguard_pkt *pkt,
 			    const struct net_device *in, long err)
 {
@@ -270,7 +271,7 @@ static unsigned int refused(struct synguard_net *sn,
 		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		break;
 	}
-	synguard_send_rst(sn, pkt, in);
+	synguard_send_rst(sn, skb, pkt, in);
 	return NF_DROP;
 }
 
@@ -299,7 +300,7 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 		co->wscale = SYNGUARD_WSCALE_NONE;
 	f = synguard_flow_add(sn, pkt, co, ws, in->ifindex, lsk);
 	if (IS_ERR(f))
-		return refused(sn, pkt, in, PTR_ERR(f));
+		return refused(sn, skb, pkt, in, PTR_ERR(f));
 	/*
 	 * A server behind a gateway (no @lsk): the SYN is on its way there,
 	 * forwarded, and kept, to be sent again if the server stays silent;

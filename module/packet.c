@@ -1030,13 +1030,17 @@ int synguard_send_synack(struct synguard_net *sn, struct sk_buff *skb,
 
 /*
  * A RST for the client of @ack (RFC 9293: seq = the ACK's ack, no ACK bit),
- * back the way the ACK came, with the ACK's DSCP as the kernel's own RSTs
- * reflect it (tcp_v4_send_reset(), tcp_v6_send_reset()). Best effort: the
- * client's retransmission meets the same answer.
+ * back the way the ACK (@skb) came, as the kernel's own RST for a segment
+ * of no socket (tcp_v4_send_reset(), tcp_v6_send_reset()): with the ACK's
+ * DSCP, and its mark where fwmark_reflect says so, for the route too.
+ * Best effort: the client's retransmission meets the same answer.
  */
-void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
+void synguard_send_rst(struct synguard_net *sn, const struct sk_buff *skb,
+		       const struct synguard_pkt *ack,
 		       const struct net_device *in)
 {
+	u32 mark = is_v4(ack) ? IP4_REPLY_MARK(sn->net, skb->mark) :
+				IP6_REPLY_MARK(sn->net, skb->mark);
 	struct synguard_seg seg = {
 		.saddr = &ack->daddr,
 		.daddr = &ack->saddr,
@@ -1045,9 +1049,10 @@ void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
 		.seq = ntohl(ack->th.ack_seq),
 		.flags = TCPHDR_RST,
 		.tos = ack->tos & ~INET_ECN_MASK,
+		.mark = mark,
 		.opts.wscale = SYNGUARD_WSCALE_NONE,
 	};
-	struct dst_entry *dst = route(sn->net, ack, in, NULL, 0);
+	struct dst_entry *dst = route(sn->net, ack, in, NULL, mark);
 
 	if (IS_ERR(dst))
 		return;

@@ -126,7 +126,8 @@ int synguard_handoff_wscale(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct sock *lsk,
 			    const struct synguard_synopts *co,
 			    const struct net_device *in, u8 *ws);
-void synguard_send_rst(struct synguard_net *sn, const struct synguard_pkt *ack,
+void synguard_send_rst(struct synguard_net *sn, const struct sk_buff *skb,
+		       const struct synguard_pkt *ack,
 		       const struct net_device *in);
 int synguard_inject_syn(const struct sk_buff *ack,
 			const struct synguard_pkt *pkt,

@@ -12,8 +12,9 @@
 #     learns at once instead of sending into the void. The test checks that
 #     no echo arrives, the client saw the reset, flows_full moved, the gauge
 #     stays 3 and the listener has only 3 connections. The client set a
-#     DSCP (IP_TOS 0x28): the RST carries the TOS the kernel's own RST to
-#     a closed port carries for the same client.
+#     DSCP (IP_TOS 0x28), and the server reflects marks (fwmark_reflect,
+#     the client's segments marked by nft): the RST carries the TOS and the
+#     mark that the kernel's own RST to a closed port carries.
 #  3. The 3 are closed: after the 2*MSL linger the flows are gone (gauge 0,
 #     no sooner than 2*MSL - 0.5 s after the close was requested, and no
 #     later than 2*MSL + 5 s: a loaded TCG guest runs late) and a new
@@ -104,6 +105,28 @@ rst_tos() {
 		grep -B1 "Flags \[R" | sed -n 's/.*(tos \(0x[0-9a-f]*\),.*/\1/p' | head -n1
 }
 capture "$client" "$VETH1" rst "src host $SRV and tcp[tcpflags] & tcp-rst != 0"
+# With fwmark_reflect the kernel's RST carries the mark of the segment it
+# answers: the client's segments are marked before synguard's hook, RSTs
+# with that mark counted on their way out.
+ip netns exec "$server" sysctl -qw net.ipv4.fwmark_reflect=1
+ip netns exec "$server" nft -f - <<EOF
+table inet sg_mark {
+	chain pre {
+		type filter hook prerouting priority -450;
+		ip saddr $CLI meta mark set 0x42
+	}
+	chain out {
+		type filter hook output priority 0;
+		tcp flags & rst != 0 meta mark 0x42 counter
+	}
+}
+EOF
+ksft_check $? "nft marks the client's segments in the server namespace"
+# marked_rsts: RSTs that left the server with the client's mark.
+marked_rsts() {
+	ip netns exec "$server" nft list chain inet sg_mark out |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
 full0=$(sg_stat "$server" flows_full)
 exp0=$(sg_stat "$server" cookie_expired)
 ip netns exec "$client" "$PY" -c '
@@ -145,6 +168,7 @@ grep -q "Errno 104\|reset" "$tmpd/fourth.log"
 ksft_check $? "the 4th client is told at once with a RST"
 # The kernel's own RST, to a closed port, reflects the client's DSCP: so
 # must synguard's.
+m_sg=$(marked_rsts)
 capture "$client" "$VETH1" krst "src host $SRV and tcp[tcpflags] & tcp-rst != 0"
 ip netns exec "$client" "$PY" -c '
 import socket, sys
@@ -159,6 +183,10 @@ slowwait 5 pcap_seen krst "Flags \\[R"
 sg_tos=$(rst_tos rst) k_tos=$(rst_tos krst)
 [ -n "$k_tos" ] && [ "$sg_tos" = "$k_tos" ]
 ksft_check $? "its RST has the TOS of the kernel's own RST (synguard ${sg_tos:-none}, kernel ${k_tos:-none})"
+m_k=$(($(marked_rsts) - m_sg))
+[ "${m_sg:-0}" -ge 1 ] && [ "$m_k" -ge 1 ]
+ksft_check $? "with fwmark_reflect it carries the ACK's mark, as the kernel's RST does (marked RSTs: synguard ${m_sg:-0}, kernel $m_k)"
+ip netns exec "$server" nft delete table inet sg_mark
 full=$(sg_stat "$server" flows_full)
 [ "$full" -gt "$full0" ]
 ksft_check $? "flows_full moved by $((full - full0))"
