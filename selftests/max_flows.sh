@@ -166,8 +166,8 @@ sed 's/^/# 4th client ss: /' "$tmpd/fourth.ss"
 ksft_check $? "the 4th connection gets no working connection (no echo within 4 s)"
 grep -q "Errno 104\|reset" "$tmpd/fourth.log"
 ksft_check $? "the 4th client is told at once with a RST"
-# The kernel's own RST, to a closed port, reflects the client's DSCP: so
-# must synguard's.
+# The kernel's own RST, to a closed port, reflects the client's DSCP and
+# (fwmark_reflect) its mark: so must synguard's.
 m_sg=$(marked_rsts)
 capture "$client" "$VETH1" krst "src host $SRV and tcp[tcpflags] & tcp-rst != 0"
 ip netns exec "$client" "$PY" -c '
