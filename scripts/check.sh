@@ -7,10 +7,10 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 logdir=$top/.cache/check-logs
 mkdir -p "$logdir"
-pass=0 fail=0 skip=0
+pass=0 fail=0 skip=0 flaky=0
 
 # step NAME CMD...: one pass/fail item; on failure show the log's tail.
 step() {
@@ -27,9 +27,10 @@ step() {
 }
 
 # suite NAME CMD...: a runner printing its own "N passed, N failed[, N
-# skipped]" line last; its counts join the totals.
+# skipped[, N flaky]]" line last; its counts join the totals (flaky: passed
+# only when run again, selftests/run.sh).
 suite() {
-	local name=$1 log=$logdir/$1.log line p f s
+	local name=$1 log=$logdir/$1.log line p f s k
 	shift
 	"$@" 2>&1 | tee "$log"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -41,9 +42,11 @@ suite() {
 	p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
 	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
 	s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+	k=$(echo "$line" | sed -nE 's/.* ([0-9]+) flaky.*/\1/p')
 	pass=$((pass + p))
 	fail=$((fail + f))
 	skip=$((skip + ${s:-0}))
+	flaky=$((flaky + ${k:-0}))
 }
 
 # sparse reports but does not fail the build: any warning fails this step.
@@ -67,5 +70,7 @@ step deb scripts/make-deb.sh
 suite unit make -s -C selftests/unit run
 suite selftests selftests/run.sh
 
+# A flaky test passed: said here too, not only far above.
+[ "$flaky" -eq 0 ] || echo "check: $flaky selftest(s) passed only when run again (the \"# flaky:\" lines above)"
 echo "check: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

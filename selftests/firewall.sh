@@ -120,6 +120,11 @@ check_deltas() {
 	check "$phase: no packet in ct state invalid (nft counter)" "${d[nft_invalid]}" -eq 0
 	check "$phase: conntrack's invalid statistic did not move" "${d[ct_invalid]}" -eq 0
 	check "$phase: nothing fell through to the drop policy" "${d[nft_dropped]}" -eq 0
+	if [ "${d[nft_invalid]}" != 0 ] || [ "${d[ct_invalid]}" != 0 ] ||
+		[ "${d[nft_dropped]}" != 0 ]; then
+		dmesg | sed -n "/$DMESG_MARK/,\$p" |
+			grep -E 'fw-invalid|fw-dropped|nf_ct_' | tail -20 | sed 's/^/#   /'
+	fi
 }
 
 # check MSG A OP B
@@ -137,9 +142,18 @@ veth_pair "$client" "$server" 10.0.1.1/24 10.0.1.2/24 || skip_test "cannot make 
 srv_dev=$VETH2
 
 # nf_tables needs crc32c (PLATFORM.md); load what the ruleset uses up front.
-for m in crc32c nf_conntrack nf_tables; do
+for m in crc32c nf_conntrack nf_tables nf_log_syslog; do
 	modprobe "$m" 2>/dev/null || skip_test "cannot modprobe $m"
 done
+
+# When a check fails, the kernel log says which packet was invalid or
+# dropped and why: the ruleset logs them, conntrack logs why it found a
+# TCP segment invalid, and both need logging from other namespaces on
+# (a guest-wide switch, put back on exit).
+log_all=$(sysctl -n net.netfilter.nf_log_all_netns)
+restore_log_all() { sysctl -qw net.netfilter.nf_log_all_netns="$log_all"; }
+trap 'restore_log_all; cleanup_all' EXIT
+sysctl -qw net.netfilter.nf_log_all_netns=1
 
 ip netns exec "$server" nft -f - <<EOF || skip_test "cannot load the nft ruleset"
 table inet f {
@@ -148,16 +162,17 @@ table inet f {
 	counter cnt_dropped { }
 	chain in {
 		type filter hook input priority 0; policy drop;
-		ct state invalid counter name "cnt_invalid" drop
+		ct state invalid log prefix "fw-invalid: " counter name "cnt_invalid" drop
 		ct state established,related accept
 		iif lo accept
 		iifname "$srv_dev" tcp dport { $HTTP, $IPERF } ct state new counter name "cnt_new" accept
 		meta l4proto { icmp, ipv6-icmp } accept
-		counter name "cnt_dropped"
+		log prefix "fw-dropped: " counter name "cnt_dropped"
 	}
 }
 EOF
 ip netns exec "$server" sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
+ip netns exec "$server" sysctl -qw net.netfilter.nf_conntrack_log_invalid=6
 v=$(ip netns exec "$server" sysctl -n net.netfilter.nf_conntrack_tcp_be_liberal)
 [ "$v" = 0 ]
 ksft_check $? "server: nf_conntrack_tcp_be_liberal=0 ($v)"

@@ -31,6 +31,13 @@
 # the console log's path), and the very last line is "N passed, N failed,
 # N skipped", after each failed test's FAIL lines again.
 # Every test's output and console log stay in .cache/selftests/<run>/.
+# A test that fails is run once more in a fresh guest ($SELFTEST_RETRIES
+# times more; 0: never): a real regression fails again, a rare race of
+# the test itself with its guest's timing does not. A test that passed
+# only on a retry is still reported: its first run's FAIL lines, "flaky"
+# on its result line and again next to the totals, whose line then ends
+# in ", N flaky"; the failed run's output and console log are kept as
+# TEST.try1.out and TEST.try1.console.log.
 # On the debug kernel (KASAN, lockdep, kmemleak: several times slower under
 # TCG) every timeout and the boot allowance are multiplied by
 # $DEBUG_SLOWDOWN (default 4).
@@ -40,6 +47,8 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${SYNGUARD_CACHE:-$top/.cache}
 default_timeout=300
+retries=${SELFTEST_RETRIES:-1}
+case "$retries" in '' | *[!0-9]*) echo "SELFTEST_RETRIES: not a number" >&2; exit 2 ;; esac
 boot_allowance=30
 max_lines=120		# of a test's output shown per result
 
@@ -166,14 +175,36 @@ cs() {	# "1m2.345s" (or "1m2,345s", in some locales) -> 6234
 	echo $(( 10#$m * 6000 + 10#${r%.*} * 100 + 10#${r#*.} / 10 ))
 }
 
+# run_guest KERNEL FILE OUT CONSOLE: run one test in its own guest; sets
+# $rc.
+run_guest() {
+	local k=$1 f=$2
+	VM_RUN_SMP=$(test_vcpus "$f") VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
+		--timeout $(( ($(test_timeout "$f") + boot_allowance) * $(slowdown "$k") )) \
+		--log "$4" -- "${cmd[@]}" \
+		>"$3" 2>&1 </dev/null &
+	vpid=$!
+	wait "$vpid"
+	rc=$?
+	vpid=''
+	{
+		flock 9
+		{ echo "=== $k:$(basename "$f" .sh) (exit $rc)"; cat "$3"; } >>"$logdir/$k.log"
+	} 9>"$logdir/$k.log.lock"
+}
+
 # worker: take the next job from the queue (one line "KERNEL FILE", in
 # $logdir/queue; the next one's number in $logdir/next, under flock) until
-# it is empty, run each in its own guest and print one line "KERNEL TEST
-# RC SECONDS CPU" per job as it ends (CPU: the guest's host CPU seconds).
-# Each test's output goes to $logdir/KERNEL/TEST.out, and all of them, in
-# the order they end, to KERNEL.log.
+# it is empty, run each in its own guest (again if it fails, up to
+# $retries times) and print one line "KERNEL TEST RC SECONDS CPU TRIES"
+# per job as it ends (CPU: the guest's host CPU seconds; TRIES: the
+# failed runs before the one reported).
+# Each test's output goes to $logdir/KERNEL/TEST.out (a failed run's, when
+# it is run again, to TEST.tryN.out), and all of them, in the order they
+# end, to KERNEL.log.
 worker() {
 	local k f t cmd out con rc t0 c0 n kdir cpu vpid='' tf=$logdir/times.$BASHPID
+	local try
 	trap 'if [ -n "$vpid" ]; then kill -TERM "$vpid" 2>/dev/null; wait "$vpid"; fi; exit 143' TERM
 	while :; do
 		{
@@ -189,7 +220,7 @@ worker() {
 		con=$logdir/$k/$t.console.log
 		if ! kdir=$(cat "$logdir/$k/kdir" 2>/dev/null) || [ -z "$kdir" ]; then
 			cp "$logdir/$k/fetch.err" "$out"
-			echo "$k $t 125 0 0"
+			echo "$k $t 125 0 0 0"
 			continue
 		fi
 		# The guest's cwd is the project root, as here.
@@ -199,20 +230,17 @@ worker() {
 		t0=$(date +%s)
 		cpu_cs "$tf"
 		c0=$cpu
-		VM_RUN_SMP=$(test_vcpus "$f") VM_RUN_KDIR=$kdir "$top/scripts/vm-run" --kernel "$k" \
-			--timeout $(( ($(test_timeout "$f") + boot_allowance) * $(slowdown "$k") )) \
-			--log "$con" -- "${cmd[@]}" \
-			>"$out" 2>&1 </dev/null &
-		vpid=$!
-		wait "$vpid"
-		rc=$?
-		vpid=''
-		{
-			flock 9
-			{ echo "=== $k:$t (exit $rc)"; cat "$out"; } >>"$logdir/$k.log"
-		} 9>"$logdir/$k.log.lock"
+		try=0
+		while :; do
+			run_guest "$k" "$f" "$out" "$con"
+			case "$rc" in 0 | 4) break ;; esac
+			[ "$try" -lt "$retries" ] || break
+			try=$((try + 1))
+			mv "$out" "$logdir/$k/$t.try$try.out"
+			mv "$con" "$logdir/$k/$t.try$try.console.log" 2>/dev/null
+		done
 		cpu_cs "$tf"
-		echo "$k $t $rc $(( $(date +%s) - t0 )) $(( (cpu - c0 + 50) / 100 ))"
+		echo "$k $t $rc $(( $(date +%s) - t0 )) $(( (cpu - c0 + 50) / 100 )) $try"
 	done
 }
 
@@ -260,9 +288,20 @@ for ((j = 0; j < jobs; j++)); do
 done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; echo "# interrupted"; exit 130' INT TERM
 
+# first_fails KERNEL TEST N: the FAIL lines of the failed runs before the
+# one reported (TEST.try1.out ...), indented.
+first_fails() {
+	local i
+	for ((i = 1; i <= $3; i++)); do
+		echo "#   run $i of $(($3 + 1)): $logdir/$1/$2.try$i.out"
+		grep -E '^FAIL|^# .*(timed out|vm-run: .*exit)' "$logdir/$1/$2.try$i.out" |
+			head -n 20 | sed "s/^/#     /"
+	done
+}
+
 n=0 npass=0 nfail=0 nskip=0
-failures=()
-while read -r k t rc secs cpu; do
+failures=() flaky=()
+while read -r k t rc secs cpu tries; do
 	echo "$k $t $secs" >>"$logdir/durations"
 	n=$((n + 1))
 	out=$logdir/$k/$t.out
@@ -271,11 +310,20 @@ while read -r k t rc secs cpu; do
 		echo "# $k:$t: ... $((lines - max_lines)) lines before these are in $out"
 	fi
 	tail -n "$max_lines" "$out" | sed "s/^/# $k:$t: /"
+	if [ "$tries" -gt 0 ]; then
+		echo "# $k:$t: failed $tries time(s) before this run:"
+		first_fails "$k" "$t" "$tries" | sed "s/^/# $k:$t: /"
+	fi
 	echo "# $k:$t: exit $rc after $secs s (host CPU $cpu s)"
 	case "$rc" in
 	0)
 		npass=$((npass + 1))
-		echo "ok $n $k:$t"
+		if [ "$tries" -gt 0 ]; then
+			flaky+=("$k:$t:$tries")
+			echo "ok $n $k:$t (flaky: passed on run $((tries + 1)))"
+		else
+			echo "ok $n $k:$t"
+		fi
 		;;
 	4)
 		nskip=$((nskip + 1))
@@ -290,7 +338,7 @@ while read -r k t rc secs cpu; do
 		esac
 		echo "# $k:$t: console log: $logdir/$k/$t.console.log"
 		echo "not ok $n $k:$t"
-		failures+=("$k:$t")
+		failures+=("$k:$t:$tries")
 		;;
 	esac
 done <"$fifo"
@@ -299,9 +347,17 @@ wait
 # What failed, once more next to the totals: a long test's FAIL lines
 # may be far above, or cut off where only the end of the output is kept.
 for f in "${failures[@]}"; do
-	echo "# failed: $f"
-	grep -E '^FAIL' "$logdir/${f%%:*}/${f#*:}.out" | head -n 20 | sed "s/^/#   /"
+	IFS=: read -r k t tries <<<"$f"
+	echo "# failed: $k:$t"
+	grep -E '^FAIL' "$logdir/$k/$t.out" | head -n 20 | sed "s/^/#   /"
+	[ "$tries" -eq 0 ] || first_fails "$k" "$t" "$tries"
+done
+# And what passed only on a retry: a race to find, not to forget.
+for f in "${flaky[@]}"; do
+	IFS=: read -r k t tries <<<"$f"
+	echo "# flaky: $k:$t"
+	first_fails "$k" "$t" "$tries"
 done
 echo "# logs: $logdir"
-echo "$npass passed, $nfail failed, $nskip skipped"
+echo "$npass passed, $nfail failed, $nskip skipped${flaky[*]:+, ${#flaky[@]} flaky}"
 [ "$nfail" -eq 0 ]
