@@ -288,14 +288,18 @@ for ((j = 0; j < jobs; j++)); do
 done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; echo "# interrupted"; exit 130' INT TERM
 
+# What a failure's summary shows of a test's output: its FAIL lines, the
+# details tests print under them ("#   ..."), and vm-run's verdict.
+fail_lines='^FAIL|^#   |^vm-run: (timed out|.*exit [^0]|kernel error|kmemleak)'
+
 # first_fails KERNEL TEST N: the FAIL lines of the failed runs before the
 # one reported (TEST.try1.out ...), indented.
 first_fails() {
 	local i
 	for ((i = 1; i <= $3; i++)); do
 		echo "#   run $i of $(($3 + 1)): $logdir/$1/$2.try$i.out"
-		grep -E '^FAIL|^# .*(timed out|vm-run: .*exit)' "$logdir/$1/$2.try$i.out" |
-			head -n 20 | sed "s/^/#     /"
+		grep -E "$fail_lines" "$logdir/$1/$2.try$i.out" |
+			head -n 30 | sed "s/^/#     /"
 	done
 }
 
@@ -349,7 +353,7 @@ wait
 for f in "${failures[@]}"; do
 	IFS=: read -r k t tries <<<"$f"
 	echo "# failed: $k:$t"
-	grep -E '^FAIL' "$logdir/$k/$t.out" | head -n 20 | sed "s/^/#   /"
+	grep -E "$fail_lines" "$logdir/$k/$t.out" | head -n 30 | sed "s/^/#   /"
 	[ "$tries" -eq 0 ] || first_fails "$k" "$t" "$tries"
 done
 # And what passed only on a retry: a race to find, not to forget.
