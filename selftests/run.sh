@@ -33,7 +33,8 @@
 # Every test's output and console log stay in .cache/selftests/<run>/.
 # A test that fails is run once more in a fresh guest ($SELFTEST_RETRIES
 # times more; 0: never): a real regression fails again, a rare race of
-# the test itself with its guest's timing does not. A test that passed
+# the test itself with its guest's timing does not. Not when its kernel
+# warned, oopsed or leaked (kernel_unwell()): that is never a flake. A test that passed
 # only on a retry is still reported: its first run's FAIL lines, "flaky"
 # on its result line and again next to the totals, whose line then ends
 # in ", N flaky"; the failed run's output and console log are kept as
@@ -175,6 +176,14 @@ cs() {	# "1m2.345s" (or "1m2,345s", in some locales) -> 6234
 	echo $(( 10#$m * 6000 + 10#${r%.*} * 100 + 10#${r#*.} / 10 ))
 }
 
+# kernel_unwell RC OUT: did the failed run's kernel warn, oops, report a
+# KASAN/UBSAN error or a leak (vm-run's verdict, or check_dmesg_clean's
+# in the test)? That is never a flake: such a test is not run again.
+kernel_unwell() {
+	[ "$1" = 125 ] ||
+		grep -Eq '^vm-run: (kernel error|kmemleak)|^#   kernel log: ' "$2"
+}
+
 # run_guest KERNEL FILE OUT CONSOLE: run one test in its own guest; sets
 # $rc.
 run_guest() {
@@ -234,7 +243,9 @@ worker() {
 		while :; do
 			run_guest "$k" "$f" "$out" "$con"
 			case "$rc" in 0 | 4) break ;; esac
-			[ "$try" -lt "$retries" ] || break
+			if [ "$try" -ge "$retries" ] || kernel_unwell "$rc" "$out"; then
+				break
+			fi
 			try=$((try + 1))
 			mv "$out" "$logdir/$k/$t.try$try.out"
 			mv "$con" "$logdir/$k/$t.try$try.console.log" 2>/dev/null
