@@ -105,6 +105,16 @@ broken_report() {
 	done <"$tmpd/broken"
 }
 
+# icmp_report: what the client's kernel counted of ICMP errors and the
+# last ones it received, with the TCP segments they quote.
+icmp_report() {
+	in_c nstat -az 2>/dev/null |
+		awk '$1 ~ /^(Icmp6?In(DestUnreachs|TimeExcds|ParmProbs?|Errors)|Icmp6InPktTooBigs|TcpExtOutOfWindowIcmps)$/ && $2 > 0 { printf "%s %s ", $1, $2 }' |
+		sed 's/^/#   client: /;s/$/\n/' | sed '/^$/d'
+	[ -s "$tmpd/icmp.pcap" ] &&
+		tcpdump -nn -S -v -r "$tmpd/icmp.pcap" 2>/dev/null | tail -30 | sed 's/^/#   icmp: /'
+}
+
 # round N: each kind of transfer once, timestamps on in even rounds.
 round() {
 	local k f
@@ -157,6 +167,11 @@ ksft_check $? "before fuzzing: HTTP and echo over IPv4 and IPv6" || exit
 sg_snap "$server"
 
 # ---- fuzz, with checked transfers and victims alongside
+# For a broken transfer: the ICMP errors the client received (a rare IPv6
+# connect() that failed with EPROTO or at once, unexplained yet: an ICMPv6
+# error about the new connection, read by connect()'s SO_ERROR?).
+capture "$client" "$VETH1" icmp "icmp or (icmp6 and ip6[40] < 128)" ||
+	ksft_info "no ICMP capture (tcpdump missing?)"
 touch "$tmpd/samples" "$tmpd/victims"
 watch_counters &
 watcher=$!
@@ -188,7 +203,7 @@ ksft_info "victims: $(grep -c ok "$tmpd/victims") intact, $(grep -c broken "$tmp
 [ "$total" -ge 4 ] && [ "$good" = "$total" ]
 ksft_check $? "under fuzzing: $good of $total checked transfers intact" ||
 	{ grep ' bad$' "$tmpd/transfers" | sed 's/^/#   /'; tail -5 "$tmpd/curl.err" | sed 's/^/#   /'
-	  broken_report; }
+	  broken_report; icmp_report; }
 
 # What the fuzzer says it did, and what synguard saw of it.
 fuzz_stat() {
