@@ -28,7 +28,6 @@
 #include <net/checksum.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/l3mdev.h>
 #include "flow.h"
 #include "icmp.h"
 #include "stats.h"
