@@ -122,8 +122,8 @@ check_deltas() {
 	check "$phase: nothing fell through to the drop policy" "${d[nft_dropped]}" -eq 0
 	if [ "${d[nft_invalid]}" != 0 ] || [ "${d[ct_invalid]}" != 0 ] ||
 		[ "${d[nft_dropped]}" != 0 ]; then
-		dmesg | sed -n "/$DMESG_MARK/,\$p" |
-			grep -E 'fw-invalid|fw-dropped|nf_ct_' | tail -20 | sed 's/^/#   /'
+		dmesg_since | grep -E 'fw-invalid|fw-dropped|nf_ct_' | tail -20 |
+			sed 's/^/#   /'
 	fi
 }
 

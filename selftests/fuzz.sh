@@ -109,8 +109,8 @@ broken_report() {
 # last ones it received, with the TCP segments they quote.
 icmp_report() {
 	in_c nstat -az 2>/dev/null |
-		awk '$1 ~ /^(Icmp6?In(DestUnreachs|TimeExcds|ParmProbs?|Errors)|Icmp6InPktTooBigs|TcpExtOutOfWindowIcmps)$/ && $2 > 0 { printf "%s %s ", $1, $2 }' |
-		sed 's/^/#   client: /;s/$/\n/' | sed '/^$/d'
+		awk '$1 ~ /^(Icmp6?In(DestUnreachs|TimeExcds|ParmProbs?|Errors)|Icmp6InPktTooBigs|TcpExtOutOfWindowIcmps)$/ && $2 > 0 { s = s " " $1 " " $2 }
+		     END { if (s != "") print "#   client:" s }'
 	[ -s "$tmpd/icmp.pcap" ] &&
 		tcpdump -nn -S -v -r "$tmpd/icmp.pcap" 2>/dev/null | tail -30 | sed 's/^/#   icmp: /'
 }

@@ -719,21 +719,27 @@ expect_delta() {
 # Kernel messages that mean a bug, whatever the test thinks it saw.
 DMESG_BAD='WARNING:|BUG:|[Ll]eak|Oops|general protection fault|Call Trace:|refcount_t:|UBSAN:|KASAN:|detected stalls|blocked for more than'
 
-# dmesg_mark: remember where the log is now; check_dmesg_clean then only
-# looks past it.
+# dmesg_mark: remember where the log is now; check_dmesg_clean and
+# dmesg_since then only look past it.
 dmesg_mark() {
 	DMESG_MARK="synguard-selftest-mark-$RANDOM$RANDOM"
 	echo "$DMESG_MARK" >/dev/kmsg
+}
+
+# dmesg_since: the kernel log past dmesg_mark (all of it before one).
+dmesg_since() {
+	if [ -n "${DMESG_MARK:-}" ]; then
+		dmesg | sed -n "/$DMESG_MARK/,\$p"
+	else
+		dmesg
+	fi
 }
 
 # check_dmesg_clean [MSG]: PASS if the kernel log (past dmesg_mark, if
 # called) has no WARNING/BUG/leak/Oops..., else FAIL and show the lines.
 check_dmesg_clean() {
 	local msg=${1:-dmesg is free of kernel warnings} log
-	log=$(dmesg)
-	if [ -n "${DMESG_MARK:-}" ]; then
-		log=$(sed -n "/$DMESG_MARK/,\$p" <<<"$log")
-	fi
+	log=$(dmesg_since)
 	if grep -Eq "$DMESG_BAD" <<<"$log"; then
 		ksft_fail "$msg"
 		# (run.sh never runs a test again after these lines.)

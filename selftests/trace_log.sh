@@ -133,7 +133,7 @@ show_trace() { trace_lines . | head -40 | sed "s/^/# $1: /"; }
 
 # log_lines ERE: our namespace's synguard lines since dmesg_mark matching ERE.
 log_lines() {
-	dmesg | sed -n "/$DMESG_MARK/,\$p" | grep -F "synguard: netns $netns: " |
+	dmesg_since | grep -F "synguard: netns $netns: " |
 		sed 's/^\[[^]]*\] //' | grep -E -- "$1"
 }
 log_count() { log_lines "$1" | wc -l; }
