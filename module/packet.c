@@ -342,31 +342,46 @@ bool synguard_syn_is_new(struct net *net, const struct sk_buff *skb,
 
 /*
  * The kernel drops a segment whose checksum is wrong (tcp_v4_rcv()); so do
- * we before answering one. Cheap when the device verified it already.
- * nf_checksum() takes a CHECKSUM_COMPLETE sum on trust outside PRE_ROUTING
- * and LOCAL_IN. A routed SYN reaches FORWARD without one (ip_forward()
- * turns it into CHECKSUM_NONE, which nf_checksum() sums), but a bridged
- * one (br_netfilter, a transparent gateway) may keep it, and nobody has
+ * we before answering one. Cheap when the device verified it already: then
+ * nf_checksum() checks the device's sum, or finds it checked. Summed here,
+ * in software, where nobody summed it (CHECKSUM_NONE: a veth's, a
+ * tunnel's): only the TCP bytes and the pseudo-header, as the kernel's own
+ * check, without nf_checksum()'s generic walk of the whole packet; marked
+ * checked, as nf_checksum() leaves it, for the kernel if we pass the SYN
+ * on. nf_checksum() also takes a CHECKSUM_COMPLETE sum on trust outside
+ * PRE_ROUTING and LOCAL_IN. A routed SYN reaches FORWARD without one
+ * (ip_forward() turns it into CHECKSUM_NONE), but a bridged one
+ * (br_netfilter, a transparent gateway) may keep it, and nobody has
  * checked it: the server would drop the SYN we are about to answer in its
- * name. So it is summed here, in software: a SYN is short, and only one
- * we would answer gets this far.
+ * name. So that one is summed in software too: a SYN is short, and only
+ * one we would answer gets this far.
  */
 bool synguard_pkt_csum_ok(struct sk_buff *skb, const struct synguard_pkt *pkt,
 			  unsigned int hook)
 {
 	unsigned int len = skb->len - pkt->thoff;
+	bool none = skb->ip_summed == CHECKSUM_NONE;
 	__wsum sum;
+	bool ok;
 
-	if (hook != NF_INET_FORWARD || skb->ip_summed != CHECKSUM_COMPLETE)
+	if (!none && (hook != NF_INET_FORWARD ||
+		      skb->ip_summed != CHECKSUM_COMPLETE))
 		return !nf_checksum(skb, hook, pkt->thoff, IPPROTO_TCP,
 				    pkt->family);
-	sum = skb_checksum(skb, pkt->thoff, len, 0);
+	if (skb_is_nonlinear(skb))
+		sum = skb_checksum(skb, pkt->thoff, len, 0);
+	else
+		sum = csum_partial(skb->data + pkt->thoff, len, 0);
 	if (is_v4(pkt))
-		return !csum_tcpudp_magic(pkt->saddr.s6_addr32[0],
-					  pkt->daddr.s6_addr32[0], len,
-					  IPPROTO_TCP, sum);
-	return !csum_ipv6_magic(&pkt->saddr, &pkt->daddr, len, IPPROTO_TCP,
-				sum);
+		ok = !csum_tcpudp_magic(pkt->saddr.s6_addr32[0],
+					pkt->daddr.s6_addr32[0], len,
+					IPPROTO_TCP, sum);
+	else
+		ok = !csum_ipv6_magic(&pkt->saddr, &pkt->daddr, len,
+				      IPPROTO_TCP, sum);
+	if (ok && none && !skb_shared(skb))
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return ok;
 }
 
 /* ---- building --------------------------------------------------------- */
