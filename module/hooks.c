@@ -26,6 +26,7 @@
 #include <net/netfilter/nf_conntrack.h>
 #include <net/tcp.h>
 #include <net/xfrm.h>
+#include "defrag.h"
 #include "early.h"
 #include "engage.h"
 #include "flow.h"
@@ -638,9 +639,14 @@ static unsigned int hook_in(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
 {
 	struct synguard_net *sn = priv;
+	unsigned int verdict;
 	int nr_flows;
 	u8 flags;
 
+	/* Whole packets, as without us after conntrack's defrag hook. */
+	verdict = synguard_defrag(skb, state->pf, state->net);
+	if (unlikely(verdict != NF_ACCEPT))
+		return verdict;
 	/*
 	 * Local traffic cannot be a remote flood. A VRF's slave: the packet
 	 * passes PRE_ROUTING again on the VRF device, where sockets bound to

@@ -6,8 +6,6 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
-#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include <net/netns/generic.h>
 #include "engage.h"
 #include "flow.h"
@@ -238,39 +236,12 @@ bool synguard_keys_fleet(struct synguard_net *sn)
 	return set;
 }
 
-/*
- * synguard must see whole packets: a SYN or a relayed segment sent in
- * fragments would otherwise pass PRE_ROUTING in pieces and be reassembled
- * only at local delivery, behind our back. Conntrack would reassemble first
- * (its defrag hook runs at NF_IP_PRI_CONNTRACK_DEFRAG, before ours), but it
- * need not be loaded: ask for the same defragmentation ourselves. Both
- * calls count their users per namespace, so conntrack's own use is
- * unaffected.
- */
-static int defrag_enable(struct net *net)
-{
-	int err = nf_defrag_ipv4_enable(net);
-
-	if (err)
-		return err;
-	err = nf_defrag_ipv6_enable(net);
-	if (err)
-		nf_defrag_ipv4_disable(net);
-	return err;
-}
-
-static void defrag_disable(struct net *net)
-{
-	nf_defrag_ipv6_disable(net);
-	nf_defrag_ipv4_disable(net);
-}
-
 /* Serialises hooking namespaces in: writers of `mode` may race. */
 static DEFINE_MUTEX(hook_mutex);
 
 /*
- * Hook synguard into @sn's namespace, with the defragmentation its hooks
- * need, from the first time its mode is not 0 (at creation, if the default
+ * Hook synguard into @sn's namespace (and so reassemble its fragments,
+ * defrag.c), from the first time its mode is not 0 (at creation, if the default
  * mode is not 0, or when `mode` is first set so) until the namespace goes.
  * One that never turns synguard on pays nothing for it: no hook, no
  * reassembly of its fragments. The hooks stay when the mode goes back to
@@ -284,15 +255,9 @@ int synguard_net_hook(struct synguard_net *sn)
 	mutex_lock(&hook_mutex);
 	if (sn->hooked)
 		goto out;
-	/* Defragmentation first: no packet reaches our hooks in pieces. */
-	err = defrag_enable(sn->net);
+	err = synguard_hooks_register(sn);
 	if (err)
 		goto out;
-	err = synguard_hooks_register(sn);
-	if (err) {
-		defrag_disable(sn->net);
-		goto out;
-	}
 	sn->hooked = true;
 out:
 	mutex_unlock(&hook_mutex);
@@ -309,7 +274,6 @@ static void net_unhook(struct synguard_net *sn)
 	if (!sn->hooked)
 		return;
 	synguard_hooks_unregister(sn);
-	defrag_disable(sn->net);
 }
 
 static int __net_init synguard_net_init(struct net *net)

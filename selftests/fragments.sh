@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Fragments do not bypass synguard (mode=2, no conntrack loaded): synguard
-# enables the kernel's per-namespace defragmentation, so its hook sees
-# whole packets. For IPv4 (16-byte fragments) and IPv6 (fragment extension
+# Fragments do not bypass synguard (mode=2, no conntrack loaded): its
+# PRE_ROUTING hook first reassembles them with the kernel's per-namespace
+# defragmentation (module/defrag.c), so it sees whole packets. For IPv4 (16-byte fragments) and IPv6 (fragment extension
 # headers, 24 bytes: the first piece must hold the TCP header):
 #
 #  a. 20 SYNs, each sent in fragments from raw packets in the client
@@ -19,8 +19,8 @@
 #     and the timestamp: handoff_ok moves by 1 and the listener has an
 #     ESTABLISHED socket from that port.
 #
-# Without the defragmentation (the mutation: no defrag_enable() in
-# module/netns.c), the fragments pass synguard's hook in pieces, are
+# Without the defragmentation (the mutation: no synguard_defrag() in
+# module/hooks.c's hook_in()), the fragments pass synguard's hook in pieces, are
 # reassembled at local delivery and land in the SYN queue: a fails.
 #
 # First, loaded with mode=0, the defragmentation is only where synguard was
@@ -93,7 +93,7 @@ ip netns exec "$server" sysctl -qw net.synguard.mode=2
 send_pieces
 n=$(pieces)
 [ "$n" = 0 ]
-ksft_check $? "mode=2: it sees whole packets ($n pieces): synguard enabled the defragmentation"
+ksft_check $? "mode=2: it sees whole packets ($n pieces): synguard reassembled them"
 ip netns exec "$server" nft delete table inet frags
 
 echo_server_start "$server" :: $PORT 128 ||

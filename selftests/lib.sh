@@ -497,8 +497,8 @@ fi
 
 synguard_loaded() { [ -d /sys/module/synguard ]; }
 
-# load_synguard_deps: modprobe what $SYNGUARD_KO depends on (the kernel's
-# defragmentation), so that a bare insmod of it can succeed.
+# load_synguard_deps: modprobe what $SYNGUARD_KO depends on (nf_defrag_ipv6,
+# for its IPv6 reassembly), so that a bare insmod of it can succeed.
 load_synguard_deps() {
 	local dep
 	for dep in $(modinfo -F depends "$SYNGUARD_KO" 2>/dev/null | tr , ' '); do
@@ -594,8 +594,8 @@ lean_module_tree() {
 }
 
 # INSTALL_TEST_MODULES: what the install tests load: veth for their
-# namespaces, synguard's dependencies (defragmentation).
-INSTALL_TEST_MODULES="veth nf_defrag_ipv4 nf_defrag_ipv6"
+# namespaces, synguard's dependency (nf_defrag_ipv6).
+INSTALL_TEST_MODULES="veth nf_defrag_ipv6"
 
 # installed_roundtrip GLOB [PORT]: the installed module (modinfo -n, left
 # in $MODPATH) is a file matching GLOB; `modprobe synguard` loads it,
@@ -633,8 +633,8 @@ nft_hooks() {
 
 # expect_hooks NS N D MSG: PASS if namespace NS has N synguard hooks (8
 # once its mode was not 0, IPv4 and IPv6; 0 before) and D of the kernel's
-# defragmentation hooks (4: IPv4 and IPv6, in and out); SKIP where the
-# kernel cannot list them.
+# defragmentation hooks (nf_defrag's: conntrack adds 4, synguard none);
+# SKIP where the kernel cannot list them.
 expect_hooks() {
 	local out sg df
 	if ! out=$(nft_hooks "$1"); then
