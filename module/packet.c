@@ -403,7 +403,7 @@ static void seg_csum_partial(struct sk_buff *skb)
 static void push_l3_v4(struct sk_buff *skb, const struct synguard_seg *seg,
 		       struct tcphdr *th, unsigned int tcplen, bool out)
 {
-	struct iphdr *iph = skb_push(skb, sizeof(*iph));
+	struct iphdr *iph = __skb_push(skb, sizeof(*iph));
 
 	skb_reset_network_header(skb);
 	iph->version = 4;
@@ -430,7 +430,7 @@ static void push_l3_v4(struct sk_buff *skb, const struct synguard_seg *seg,
 static void push_l3_v6(struct sk_buff *skb, const struct synguard_seg *seg,
 		       struct tcphdr *th, unsigned int tcplen, bool out)
 {
-	struct ipv6hdr *ip6h = skb_push(skb, sizeof(*ip6h));
+	struct ipv6hdr *ip6h = __skb_push(skb, sizeof(*ip6h));
 
 	skb_reset_network_header(skb);
 	ip6_flow_hdr(ip6h, seg->tos, seg->flowlabel);
@@ -512,7 +512,8 @@ static struct sk_buff *seg_build(u8 family, const struct synguard_seg *seg,
 			return NULL;
 		skb_reserve(skb, MAX_TCP_HEADER);
 	}
-	th = skb_push(skb, tcplen);
+	/* Both ways the headroom holds the headers: no checked skb_push(). */
+	th = __skb_push(skb, tcplen);
 	skb_reset_transport_header(skb);
 	memset(th, 0, sizeof(*th));
 	th->source = seg->sport;
