@@ -73,25 +73,51 @@ marked() {
 		sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 
+# One listener maker in the server namespace and one prober in the
+# client's, each a single Python process for the whole test, talking over
+# FIFOs (synack_probe.py servers, clients).
+mkfifo "$tmpd/srv.in" "$tmpd/srv.out" "$tmpd/cli.in" "$tmpd/cli.out" ||
+	{ ksft_fail "FIFOs"; exit "$ksft_fail"; }
+in_s python3 "$PROBE" servers <"$tmpd/srv.in" >"$tmpd/srv.out" 2>>"$tmpd/server.err" &
+bg_track $!
+exec {srv_in}>"$tmpd/srv.in" {srv_out}<"$tmpd/srv.out"
+in_c python3 "$PROBE" clients <"$tmpd/cli.in" >"$tmpd/cli.out" 2>>"$tmpd/client.err" &
+bg_track $!
+exec {cli_in}>"$tmpd/cli.in" {cli_out}<"$tmpd/cli.out"
+
+# listen ADDR PORT OPTS: a listener with those options; fails unless it
+# listens within 30 s.
+listen() {
+	local reply
+	echo "$1 $2 $3" >&"$srv_in"
+	read -r -t $((30 * SG_SLOW)) reply <&"$srv_out"
+	[ "$reply" = "listening $2" ] ||
+		{ ksft_info "listener on $2: ${reply:-no answer} ($(tail -n 3 "$tmpd/server.err"))"; return 1; }
+}
+
+# probe ADDR PORT SPORT OPTS: the probe's line for one connection.
+probe() {
+	local out
+	echo "$VETH1 $1 $2 $3 $4" >&"$cli_in"
+	read -r -t $((30 * SG_SLOW)) out <&"$cli_out" ||
+		out="no answer from the prober ($(tail -n 3 "$tmpd/client.err"))"
+	echo "$out"
+}
+
 port=8100 sport=20000
 # run_case NAME ADDR "SERVER OPTS" "CLIENT OPTS" [EXPECT]: the probe once
 # per mode against a fresh listener; both lines must be the same, and EXPECT
 # (an ERE) must match them. Connected in mode 2: by a cookie.
 run_case() {
 	local name=$1 addr=$2 sopts=$3 copts=$4 expect=${5:-}
-	local mode out out0='' out2='' pid cookies
+	local mode out out0='' out2='' cookies
 	port=$((port + 1))
-	# shellcheck disable=SC2086 # option lists
-	in_s python3 "$PROBE" server "$addr" $port $sopts 2>>"$tmpd/server.err" &
-	pid=$!
-	bg_track $pid
-	wait_port_listen "$server" $port || { ksft_fail "$name: listens"; return; }
+	listen "$addr" $port "$sopts" || { ksft_fail "$name: listens"; return; }
 	for mode in 0 2; do
 		in_s sysctl -qw net.synguard.mode=$mode
 		sport=$((sport + 1))
 		sg_snap "$server"
-		# shellcheck disable=SC2086
-		out=$(in_c python3 "$PROBE" client "$VETH1" "$addr" $port $sport $copts 2>&1)
+		out=$(probe "$addr" $port $sport "$copts")
 		cookies=$(sg_delta "$server" cookie_sent)
 		ksft_info "$name, mode=$mode: $out (cookies $cookies)"
 		if [ $mode = 0 ]; then
@@ -104,7 +130,6 @@ run_case() {
 			fi
 		fi
 	done
-	kill "$pid" 2>/dev/null
 	if [ "$out0" = "$out2" ] && [[ "$out0" =~ $expect ]]; then
 		ksft_pass "$name: $out2, as with mode=0"
 	else
@@ -154,5 +179,7 @@ run_case "IPv6: flowlabel_reflect: the client's label comes back" $SRV6 "" "" \
 	"^connected ttl=64 tos=0x00 label=reflected$"
 in_s sysctl -qw net.ipv6.flowlabel_reflect=0
 
+# End of input: the listeners stop, the prober exits.
+exec {srv_in}>&- {cli_in}>&- {srv_out}<&- {cli_out}<&-
 check_dmesg_clean "dmesg is free of kernel warnings"
 ksft_exit

@@ -2,25 +2,33 @@
 # SPDX-License-Identifier: GPL-2.0
 """What the IP header of a listener's SYN+ACK says, for synguard's selftests.
 
-  synack_probe.py server ADDR PORT [OPTION=VALUE...]
-      Listen on ADDR:PORT with socket options set first, accept connections
-      forever and close them. Options: ttl (IP_TTL), tos (IP_TOS), hops
-      (IPV6_UNICAST_HOPS), tclass (IPV6_TCLASS), minttl (IP_MINTTL),
-      minhops (IPV6_MINHOPCOUNT), autolabel (IPV6_AUTOFLOWLABEL), mark
-      (SO_MARK), prio (SO_PRIORITY), dev (SO_BINDTODEVICE), uid (create
-      the socket as that user).
+  synack_probe.py servers
+      Reads lines "ADDR PORT [OPTION=VALUE...]" on stdin; for each, forks a
+      listener on ADDR:PORT with socket options set first, which accepts
+      connections and closes them, and prints "listening PORT" once it
+      listens (or "error PORT ..."). At the end of its input it stops them.
+      Options: ttl (IP_TTL), tos (IP_TOS), hops (IPV6_UNICAST_HOPS), tclass
+      (IPV6_TCLASS), minttl (IP_MINTTL), minhops (IPV6_MINHOPCOUNT),
+      autolabel (IPV6_AUTOFLOWLABEL), mark (SO_MARK), prio (SO_PRIORITY),
+      dev (SO_BINDTODEVICE), uid (create the socket as that user).
 
-  synack_probe.py client DEV ADDR PORT SPORT [OPTION=VALUE...]
-      Connect from local port SPORT to ADDR:PORT while watching DEV for the
-      SYN+ACK that answers it, and print one line: "connected" or the error,
-      then the first SYN+ACK's hop limit and TOS or traffic class, and for
-      IPv6 whether it has a flow label, and if it is the SYN's ("ttl=64
-      tos=0x00 label=yes", "label=no", "label=reflected"), or "no-synack".
-      Options: ttl, tos (of the client's own SYN, IP_TTL and IP_TOS or
-      IPV6_UNICAST_HOPS and IPV6_TCLASS), timeout (seconds for connect(),
-      default 3).
+  synack_probe.py clients
+      Reads lines "DEV ADDR PORT SPORT [OPTION=VALUE...]" on stdin; for
+      each, connects from local port SPORT to ADDR:PORT while watching DEV
+      for the SYN+ACK that answers it, and prints one line: "connected" or
+      the error, then the first SYN+ACK's hop limit and TOS or traffic
+      class, and for IPv6 whether it has a flow label, and if it is the
+      SYN's ("ttl=64 tos=0x00 label=yes", "label=no", "label=reflected"),
+      or "no-synack". Options: ttl, tos (of the client's own SYN, IP_TTL and
+      IP_TOS or IPV6_UNICAST_HOPS and IPV6_TCLASS), timeout (seconds for
+      connect(), default 3).
+
+One process each for a whole test: a Python start is most of a probe's
+time in a TCG guest.
 """
+import ctypes
 import os
+import signal
 import socket
 import struct
 import sys
@@ -30,6 +38,7 @@ ETH_P_ALL = 0x0003
 IP_MINTTL = 21
 IPV6_MINHOPCOUNT = 73
 IPV6_AUTOFLOWLABEL = 70
+PR_SET_PDEATHSIG = 1
 
 
 def opts(args):
@@ -44,7 +53,7 @@ def num(v):
     return int(v, 0)
 
 
-def server(addr, port, o):
+def listener(addr, port, o):
     fam = family(addr)
     if "uid" in o:
         os.setresgid(num(o["uid"]), num(o["uid"]), num(o["uid"]))
@@ -69,9 +78,40 @@ def server(addr, port, o):
                       o["dev"].encode())
     ls.bind((addr, port))
     ls.listen(64)
+    return ls
+
+
+def accept_forever(ls):
     while True:
         c, _ = ls.accept()
         c.close()
+
+
+def servers():
+    kids = []
+    for line in sys.stdin:
+        args = line.split()
+        if len(args) < 2:
+            continue
+        port = int(args[1])
+        pid = os.fork()
+        if pid == 0:
+            # Gone with the parent, however it ends (a test's cleanup
+            # kills it).
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() == 1:
+                os._exit(1)
+            try:
+                ls = listener(args[0], port, opts(args[2:]))
+            except OSError as e:
+                print("error %d %s" % (port, e), flush=True)
+                os._exit(1)
+            print("listening %d" % port, flush=True)
+            accept_forever(ls)
+        kids.append(pid)
+    for pid in kids:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
 
 
 def tcp_header(frame):
@@ -162,18 +202,26 @@ def client(dev, addr, port, sport, o):
     done.set()
     t.join()
     s.close()
+    cap.close()
     if seen:
-        print("%s %s" % (result, describe(seen[0], syns[0] if syns else None)))
+        print("%s %s" % (result, describe(seen[0], syns[0] if syns else None)),
+              flush=True)
     else:
-        print("%s no-synack" % result)
+        print("%s no-synack" % result, flush=True)
+
+
+def clients():
+    for line in sys.stdin:
+        a = line.split()
+        if len(a) >= 4:
+            client(a[0], a[1], int(a[2]), int(a[3]), opts(a[4:]))
 
 
 def main():
-    if len(sys.argv) >= 4 and sys.argv[1] == "server":
-        server(sys.argv[2], int(sys.argv[3]), opts(sys.argv[4:]))
-    elif len(sys.argv) >= 6 and sys.argv[1] == "client":
-        client(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
-               opts(sys.argv[6:]))
+    if sys.argv[1:] == ["servers"]:
+        servers()
+    elif sys.argv[1:] == ["clients"]:
+        clients()
     else:
         sys.exit(__doc__)
 
