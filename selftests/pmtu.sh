@@ -34,7 +34,7 @@ MTU=1400
 C4=10.0.1.1 R4C=10.0.1.2 R4S=10.0.2.1 S4=10.0.2.2
 C6=fd00:10:0:1::1 S6=fd00:10:0:2::2
 B4=10.0.3.2 B6=fd00:10:0:3::2
-MAXTIME=30	# s, for one fetch; a stalled one fails after this
+MAXTIME=$((30 * SG_SLOW))	# s, for one fetch; a stalled one fails after this
 SLACK=1		# s, on top of twice the baseline's time
 
 for t in curl nstat md5sum; do
