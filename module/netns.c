@@ -240,13 +240,13 @@ bool synguard_keys_fleet(struct synguard_net *sn)
 static DEFINE_MUTEX(hook_mutex);
 
 /*
- * Hook synguard into @sn's namespace (and so reassemble its fragments,
- * defrag.c), from the first time its mode is not 0 (at creation, if the default
- * mode is not 0, or when `mode` is first set so) until the namespace goes.
- * One that never turns synguard on pays nothing for it: no hook, no
- * reassembly of its fragments. The hooks stay when the mode goes back to
- * 0, where flows opened before are relayed to their end and ACKs with our
- * cookies are taken for 2 MSL. Process context.
+ * Hook synguard into @sn's namespace (whose PRE_ROUTING hook also
+ * reassembles its fragments, defrag.c), from the first time its mode is not
+ * 0 (at creation, if the default mode is not 0, or when `mode` is first set
+ * so) until the namespace goes. One that never turns synguard on pays
+ * nothing for it: no hook, no reassembly of its fragments. The hooks stay
+ * when the mode goes back to 0, where flows opened before are relayed to
+ * their end and ACKs with our cookies are taken for 2 MSL. Process context.
  */
 int synguard_net_hook(struct synguard_net *sn)
 {
