@@ -3,8 +3,9 @@
 #
 # Fragments do not bypass synguard (mode=2, no conntrack loaded): its
 # PRE_ROUTING hook first reassembles them with the kernel's per-namespace
-# defragmentation (module/defrag.c), so it sees whole packets. For IPv4 (16-byte fragments) and IPv6 (fragment extension
-# headers, 24 bytes: the first piece must hold the TCP header):
+# defragmentation (module/defrag.c), so it sees whole packets. For IPv4
+# (16-byte fragments) and IPv6 (fragment extension headers, 24 bytes: the
+# first piece must hold the TCP header):
 #
 #  a. 20 SYNs, each sent in fragments from raw packets in the client
 #     namespace (selftests/tools/rawtcp.py), to a listening port: each gets
@@ -20,8 +21,9 @@
 #     ESTABLISHED socket from that port.
 #
 # Without the defragmentation (the mutation: no synguard_defrag() in
-# module/hooks.c's hook_in()), the fragments pass synguard's hook in pieces, are
-# reassembled at local delivery and land in the SYN queue: a fails.
+# module/hooks.c's hook_in()), the fragments pass synguard's hook in
+# pieces, are reassembled at local delivery and land in the SYN queue: a
+# fails.
 #
 # First, loaded with mode=0, the defragmentation is only where synguard was
 # turned on: while the server namespace's mode has been 0 from the start,
