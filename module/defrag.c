@@ -89,20 +89,13 @@ static unsigned int defrag_v6(struct net *net, struct sk_buff *skb)
 }
 
 /*
- * @skb in PRE_ROUTING, before anything else of ours: NF_ACCEPT when it is
- * whole (now), NF_STOLEN when it is a fragment kept for the rest, NF_DROP
- * for a malformed IPv6 fragment (which the kernel drops as well). An IPv6
- * packet whose next header is not an extension one is no fragment, and
- * only those are walked. Softirq or process context, under RCU.
+ * A packet synguard_defrag() found may be a fragment (an IPv6 one with
+ * extension headers is walked here). Softirq or process context, under
+ * RCU.
  */
-unsigned int synguard_defrag(struct sk_buff *skb, u8 pf, struct net *net)
+unsigned int synguard_defrag_slow(struct sk_buff *skb, u8 pf, struct net *net)
 {
-	if (pf == NFPROTO_IPV4) {
-		if (likely(!ip_is_fragment(ip_hdr(skb))) || defrag_skip(skb))
-			return NF_ACCEPT;
-		return defrag_v4(net, skb);
-	}
-	if (likely(!ipv6_ext_hdr(ipv6_hdr(skb)->nexthdr)) || defrag_skip(skb))
+	if (defrag_skip(skb))
 		return NF_ACCEPT;
-	return defrag_v6(net, skb);
+	return pf == NFPROTO_IPV4 ? defrag_v4(net, skb) : defrag_v6(net, skb);
 }
