@@ -3,8 +3,9 @@
 """bench-cost-report.py DATA MD [PREVIOUS_DATA]
 
 Turns the records of scripts/bench-cost-guest.sh (one kernel's run) into
-the markdown report of `make bench-cost`, written to MD, and prints one
-summary line. With PREVIOUS_DATA (an earlier run's records for the same
+the markdown report of `make bench-cost`, written to MD, with its chart
+next to it (MD's name ending in .png instead, where gnuplot works), and
+prints one summary line. With PREVIOUS_DATA (an earlier run's records for the same
 kernel), every headline number also gets its change against that run.
 
 Every number is guest instructions (busy guest ns under QEMU's icount with
@@ -16,9 +17,14 @@ gateway configurations' is "gw-drop", the packets dropped in the gateway),
 divided by the packets; the tables show the median over the repeats and
 their spread: (max - min) / median of the three repeats closest together.
 """
+import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
+
+import bench_gnuplot
 
 
 def records(path):
@@ -154,7 +160,141 @@ def marginal_symbols(run, top=30):
     b = profile_counts(run, "drop", tot["drop"])
     rows = [(s, a.get(s, 0) - b.get(s, 0), a.get(s, 0), b.get(s, 0)) for s in set(a) | set(b)]
     rows.sort(key=lambda r: -abs(r[1]))
-    return rows[:top]
+    return rows[:top] if top else rows
+
+
+def split_marginal(run):
+    """(marginal, own, siphash, rest) instructions per answered SYN of
+    synguard's flood: its marginal, the part its module's own functions
+    took (their share of its profile; the baseline runs none of them),
+    SipHash's (the profiles' difference), and what is left: the kernel's
+    route, socket lookups and output path and the client receiving the
+    SYN+ACK, which the SYN+ACK costs whoever builds it."""
+    m = run.marginal("syn", "synguard")
+    mod = run.text.get("perfmod-synguard")
+    v = [num(kv, "instr") / num(kv, "n") for kv in run.rows("syn", "synguard", "on")]
+    where = marginal_symbols(run, top=None)
+    if not m or not mod or not v or where is None:
+        return None
+    try:
+        own = float(mod[0]) / 100 * statistics.median(v)
+    except ValueError:
+        return None
+    sip = sum(d for sym, d, _, _ in where if sym.startswith("siphash"))
+    return m[0], own, sip, m[0] - own - sip
+
+
+# The chart's bars: (config, label, colour).
+CHART_BARS = (("kernel", "kernel\\nsyncookies=2", "#888888"),
+              ("kernel-adaptive", "kernel\\nsyncookies=1", "#aaaaaa"),
+              ("synproxy", "SYNPROXY", "#d62728"),
+              ("synguard", "synguard\\nmode=2", "#1f77b4"),
+              ("synguard-adaptive", "synguard\\nmode=1", "#6baed6"))
+
+
+def chart(run, png):
+    """Marginal instructions per answered SYN, a bar per configuration;
+    synguard's split into its own functions, SipHash and the kernel's part
+    (split_marginal()); the goals as lines. False if it could not be
+    drawn (no gnuplot: the report goes without)."""
+    gp = shutil.which("gnuplot")
+    bars = [(i, lab, col, run.marginal("syn", c)[0])
+            for i, (c, lab, col) in enumerate(CHART_BARS) if run.marginal("syn", c)]
+    kern, sp = run.marginal("syn", "kernel"), run.marginal("syn", "synproxy")
+    parts = split_marginal(run)
+    if not gp or not bars or not kern or not sp:
+        return False
+    tmp = tempfile.mkdtemp(prefix="bench-cost-report.")
+    try:
+        dat = os.path.join(tmp, "bars.dat")
+        with open(dat, "w") as f:
+            for i, _, col, v in bars:
+                f.write("%d %.1f 0x%s\n" % (i, v / 1000, col[1:]))
+        plots = ["'%s' using 1:2:3 with boxes fill solid 0.8 lc rgb variable notitle" % dat]
+        if parts:
+            # synguard's bar again, in layers from the top: its total is
+            # the kernel's part, under it SipHash, under that its own code
+            tot, own, sip, _ = parts
+            i = [b[0] for b in bars if CHART_BARS[b[0]][0] == "synguard"]
+            if i:
+                lay = os.path.join(tmp, "layers.dat")
+                with open(lay, "w") as f:
+                    f.write("%d %.3f\n" % (i[0], (own + sip) / 1000))
+                    f.write("\n\n%d %.3f\n" % (i[0], own / 1000))
+                plots.append("NaN with boxes fill solid 0.8 lc rgb '#1f77b4' "
+                             "title \"synguard: the kernel's route, lookups, output\"")
+                plots.append("'%s' index 0 using 1:2 with boxes fill solid 0.9 "
+                             "lc rgb '#ff7f0e' title 'synguard: SipHash'" % lay)
+                plots.append("'%s' index 1 using 1:2 with boxes fill solid 0.9 "
+                             "lc rgb '#2ca02c' title \"synguard's own functions\"" % lay)
+        plots.append("%.3f with lines dt 2 lw 2 lc rgb '#444444' "
+                     "title \"half the kernel's\"" % (kern[0] / 2000))
+        plots.append("%.3f with lines dt 3 lw 2 lc rgb '#d62728' "
+                     "title \"a third of SYNPROXY's\"" % (sp[0] / 3000))
+        script = """
+set terminal pngcairo size 900,520 font 'sans,11'
+set output '%s'
+set title "Marginal instructions per answered SYN, Linux %s (QEMU icount, 1 vCPU)"
+set ylabel 'thousand instructions per SYN'
+set style fill solid border -1
+set boxwidth 0.6
+set grid ytics
+set xrange [-0.6:%d.6]
+set yrange [0:%.1f]
+set xtics (%s)
+set key top right box opaque
+set bmargin 4
+plot %s
+""" % (png, run.info.get("kernel", "?"), len(CHART_BARS) - 1,
+            max(b[3] for b in bars) / 1000 * 1.6,
+            ", ".join('"%s" %d' % (lab, i) for i, lab, _, _ in bars), ", ".join(plots))
+        return bench_gnuplot.plot(gp, script, png, "bench-cost-report")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def goals(run, w, png=None):
+    """Issue 10's goals, measured against this run, and the floor that
+    the SYN+ACK's own way out sets."""
+    sg = run.marginal("syn", "synguard")
+    kern = run.marginal("syn", "kernel")
+    sp = run.marginal("syn", "synproxy")
+    if not sg or not kern or not sp:
+        return
+    rows = [("per answered SYN, ×0.50 the kernel's at most", sg[0] / kern[0], 0.50),
+            ("per answered SYN, ×0.33 SYNPROXY's at most", sg[0] / sp[0], 0.33)]
+    for d in ("up", "down"):
+        a, b = run.per_mb("synguard", "on", d), run.per_mb("none", "off", d)
+        if a and b:
+            rows.append(("per relayed MiB (%s), ×1.05 none's at most" % d,
+                         a[0] / b[0], 1.05))
+    w("## The goals")
+    w("")
+    if png and chart(run, png):
+        w("![marginal instructions per answered SYN](%s)" % os.path.basename(png))
+        w("")
+    w("| goal | measured | met |")
+    w("|---|--:|---|")
+    for name, r, lim in rows:
+        w("| %s | ×%.3f | %s |" % (name, r, "yes" if r <= lim else "no"))
+    w("")
+    parts = split_marginal(run)
+    if not parts:
+        return
+    tot, own, sip, rest = parts
+    w("Of synguard's %s instructions per answered SYN, its module's own functions "
+      "take %s (their share of the flood's profile), SipHash %s, and the other %s "
+      "are the kernel's: the output route, the listener and socket lookups, the "
+      "output path (LOCAL_OUT, POST_ROUTING, neighbour, qdisc, the veth) and the "
+      "client namespace receiving the SYN+ACK, which the kernel's own reply costs "
+      "too. A third of SYNPROXY's is %s, which would leave %s for synguard's own "
+      "functions and SipHash together (%s now); half the kernel's %s: %s." % (
+          k(tot), k(own), k(sip), k(rest), k(sp[0] / 3), k(sp[0] / 3 - rest),
+          k(own + sip), k(kern[0] / 2),
+          "reached" if tot <= kern[0] / 2 else
+          "%s fewer, %.0f %% of synguard's own and SipHash's" % (
+              k(tot - kern[0] / 2), 100 * (tot - kern[0] / 2) / (own + sip))))
+    w("")
 
 
 def main():
@@ -329,6 +469,9 @@ def main():
         w("")
         mb_table((("gw-forward", "off", "gw-forward"), ("gw-synproxy", "off", "gw-synproxy"),
                   ("gw-synguard", "on", "gw-synguard (gateway=2)")), "gw-forward")
+
+    md = sys.argv[2]
+    goals(run, w, (md[:-3] if md.endswith(".md") else md) + ".png")
 
     # ------------------------------------------------------------ profile
     for cfg in ("synguard", "kernel"):

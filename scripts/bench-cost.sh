@@ -13,8 +13,12 @@
 # kernel's records into
 #
 #   DIR/cost-<date>-<kernel>.md     the tables and profiles (also printed)
+#   DIR/cost-<date>-<kernel>.png    the chart of the SYN rows and the goals
 #   DIR/cost-<date>-<kernel>.data   the raw records, to re-render from:
 #                                   scripts/bench-cost-report.py DATA MD [OLD]
+#
+# and DIR/cost-latest-<series>.{md,png}, copies of the newest (the README
+# shows the charts).
 #
 # DIR is bench/results (with --quick: .cache/bench-cost, 20000 SYNs per
 # flood instead of 100000, for a quick look while optimising). Each report
@@ -101,6 +105,12 @@ for k in "${KERNELS[@]}"; do
 		continue
 	fi
 	summary+=("$line")
+	cp "$base.md" "$out/cost-latest-$k.md"
+	if [ -e "$base.png" ]; then
+		cp "$base.png" "$out/cost-latest-$k.png"
+		sed -i "s|($(basename "$base.png"))|(cost-latest-$k.png)|" \
+			"$out/cost-latest-$k.md"
+	fi
 	echo
 	cat "$base.md"
 	echo "$me: wrote $base.md and .data" >&2

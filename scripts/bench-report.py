@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+import bench_gnuplot
+
 CONFIGS = ["none", "kernel", "kernel-adaptive", "synproxy", "synguard",
            "synguard-adaptive", "gw-forward", "gw-synproxy", "gw-synguard"]
 GATEWAYS = ["gw-forward", "gw-synproxy", "gw-synguard"]
@@ -625,12 +627,7 @@ plot %s
 unset multiplot
 """ % (term, png, self.info.get("kernel", "?"), date, ", ".join(labels), len(STEPS) - 1,
                 self.info.get("legit_timeout", "?"), ", ".join(plots_ok), ", ".join(plots_lat))
-            res = subprocess.run([gp], input=script.encode(), capture_output=True)
-            if res.returncode != 0 or not os.path.exists(png):
-                print("bench-report: gnuplot failed: %s" % res.stderr.decode()[-500:],
-                      file=sys.stderr)
-                return False
-            return True
+            return bench_gnuplot.plot(gp, script, png, "bench-report")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
