@@ -4,6 +4,7 @@
 # scripts/bench-cost-guest.sh [--count N] [--acks N] [--bogus N] [--mib N] [--seed N]
 #                             [--min-reps N] [--max-reps N] [--spread PERMILLE]
 #                             [--only CONFIG,...] [--sections LIST] [--no-perf]
+#                             [--perf-offsets]
 #
 # The guest half of `make bench-cost` (scripts/bench-cost.sh boots it through
 # scripts/vm-run with VM_RUN_ICOUNT=1 VM_RUN_SMP=1, once per kernel). It
@@ -102,6 +103,7 @@ MIN_REPS=3
 MAX_REPS=8
 SPREAD=30			# permille
 PERF=1
+PERF_OFFSETS=0
 ONLY=''
 SECTIONS="syn ack bogus mb perf"
 
@@ -118,6 +120,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=",$2,"; shift 2 ;;
 	--sections) SECTIONS=${2//,/ }; shift 2 ;;
 	--no-perf) PERF=0; shift ;;
+	--perf-offsets) PERF_OFFSETS=1; shift ;;
 	*) echo "bench-cost-guest: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -554,6 +557,20 @@ relays() {
 
 # ------------------------------------------------------------ profile
 
+# perf_offsets CONFIG: with --perf-offsets, the samples in synguard's own
+# functions by instruction (symbol+offset, as objdump -d of the module
+# shows it), the most sampled first: where to look inside a function.
+perf_offsets() {
+	perf script -i "$W/perf.data" -F ip,sym,symoff --kallsyms=/proc/kallsyms 2>"$W/script.err" |
+		awk 'NR == FNR { if ($4 == "[synguard]") own[$3] = 1; next }
+			{ for (i = 1; i <= NF; i++) if ($i ~ /\+0x[0-9a-f]+$/) break
+			  s = $i; sub(/\+0x[0-9a-f]+$/, "", s) }
+			(i <= NF && s in own) { n[$i]++ }
+			END { for (k in n) print n[k], k }' /proc/kallsyms - |
+		sort -rn | awk '{ print "T perfoff-" c " " $0 }' c="$1"
+	[ -s "$W/script.err" ] && log "perf script: $(head -2 "$W/script.err")"
+}
+
 # profile CONFIG: perf's cpu-clock samples (by instructions, under icount)
 # over one counted flood; the top 25 symbols, synguard's share and all of
 # its own symbols (perf files module symbols under [kernel.kallsyms] here:
@@ -570,6 +587,7 @@ profile() {
 	fi
 	all=$(perf report -i "$W/perf.data" --stdio --sort sym --percent-limit 0 -q \
 		--kallsyms=/proc/kallsyms 2>/dev/null | sed -e 's/[[:space:]]*$//' -e '/^$/d')
+	[ "$PERF_OFFSETS" = 0 ] || perf_offsets "$c"
 	rm -f "$W/perf.data"
 	# The idle loop's samples are the guest clock's jumps while the host
 	# serves 9p (sleep=off skips idle time to the next timer), not work:

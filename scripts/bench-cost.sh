@@ -49,7 +49,7 @@ out=$OUT quick=$QUICK
 gargs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--no-perf) gargs+=("$1"); shift ;;
+	--no-perf|--perf-offsets) gargs+=("$1"); shift ;;
 	-h|--help) usage ;;
 	--*) [ $# -ge 2 ] || usage; gargs+=("$1" "$2"); shift 2 ;;
 	*) usage ;;
