@@ -28,10 +28,31 @@ static atomic_long_t flows_live;	/* allocations minus frees, all netns */
 /* What the flows hold for gateway servers, in truesize (HOLD_TOTAL). */
 static atomic_long_t held_total;
 
+/*
+ * The table's hash: jhash, seeded per table by rhashtable, as its default
+ * (an attacker who picks tuples cannot aim at a bucket), but over the
+ * words that vary. An IPv4 key's address words past the first are zero:
+ * three words instead of the whole key's eleven, for every packet of a
+ * namespace that relays, a flood's SYNs included. Equal keys have the
+ * same family, so the same hash.
+ */
+static u32 flow_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct synguard_flow_key *k = data;
+	u32 ports = (__force u32)k->cport << 16 | (__force u16)k->lport;
+
+	if (k->family == NFPROTO_IPV4)
+		return jhash_3words((__force u32)k->caddr.s6_addr32[0],
+				    (__force u32)k->laddr.s6_addr32[0], ports,
+				    seed ^ k->l3index);
+	return jhash2((const u32 *)k, sizeof(*k) / sizeof(u32), seed);
+}
+
 static const struct rhashtable_params flow_params = {
 	.head_offset = offsetof(struct synguard_flow, node),
 	.key_offset = offsetof(struct synguard_flow, key),
 	.key_len = sizeof(struct synguard_flow_key),
+	.hashfn = flow_hashfn,
 	.automatic_shrinking = true,
 };
 
@@ -84,11 +105,17 @@ static void flow_free_now(void *ptr, void *arg)
 }
 
 
+/* Every byte of @key is written (it is compared whole): no memset needed. */
 static void flow_key(const struct synguard_pkt *pkt, bool from_client,
 		     struct synguard_flow_key *key)
 {
-	memset(key, 0, sizeof(*key));
+	/* No padding the compiler could leave unwritten. */
+	BUILD_BUG_ON(sizeof(*key) != offsetof(struct synguard_flow_key, l3index) +
+		     sizeof(key->l3index));
 	key->family = pkt->family;
+	key->pad[0] = 0;
+	key->pad[1] = 0;
+	key->pad[2] = 0;
 	key->l3index = pkt->l3index;
 	if (from_client) {
 		key->caddr = pkt->saddr;

@@ -583,6 +583,13 @@ static unsigned int early_verdict(struct synguard_net *sn,
 	return verdict;
 }
 
+static struct synguard_pkt *parsed_opts(struct sk_buff *skb,
+					struct synguard_pkt *pkt)
+{
+	synguard_pkt_parse_opts(skb, pkt);
+	return pkt;
+}
+
 /*
  * PRE_ROUTING past the quick exits. The parsed packet lives here, not in
  * the hook: the kernel zeroes such locals on entry (INIT_STACK_ALL_ZERO),
@@ -593,6 +600,7 @@ static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
 {
 	struct synguard_flow *f;
 	struct synguard_pkt pkt;
+	bool syn;
 
 	switch (synguard_pkt_parse_hdr(skb, state->pf, state->in, &pkt)) {
 	case SYNGUARD_PKT_OTHER:
@@ -604,10 +612,16 @@ static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
 	case SYNGUARD_PKT_TCP:
 		break;
 	}
+	syn = pkt.th.syn && !pkt.th.ack;
 	/* A SYN in_idle() could not peek at: spare the options. */
-	if (!nr_flows && pkt.th.syn && !pkt.th.ack)
+	if (!nr_flows && syn)
 		return NF_ACCEPT;
-	synguard_pkt_parse_opts(skb, &pkt);
+	/*
+	 * A SYN's options are read once a flow relays it or we answer it
+	 * (answer_syn()): a flood's SYNs only look up the table here.
+	 */
+	if (!syn)
+		synguard_pkt_parse_opts(skb, &pkt);
 	if (nr_flows) {
 		f = synguard_flow_find(sn, &pkt, true);
 		/*
@@ -619,6 +633,8 @@ static unsigned int in_parse(struct synguard_net *sn, struct sk_buff *skb,
 		    synguard_pkt_owner(state->net, &pkt, state->in) !=
 		    SYNGUARD_OWNER_OPEN)
 			synguard_flow_del(sn, f);
+		else if (f && syn)
+			return from_client(sn, f, skb, parsed_opts(skb, &pkt));
 		else if (f)
 			return from_client(sn, f, skb, &pkt);
 	}
@@ -988,8 +1004,12 @@ static unsigned int hook_out(void *priv, struct sk_buff *skb,
 {
 	struct synguard_net *sn = priv;
 
-	/* In a VRF, POST_ROUTING runs on the VRF device, then on the real one. */
-	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out))
+	/*
+	 * In a VRF, POST_ROUTING runs on the VRF device, then on the real one.
+	 * A segment of ours (a SYN+ACK, a RST) belongs to no flow.
+	 */
+	if (!atomic_read(&sn->nr_flows) || netif_is_l3_master(state->out) ||
+	    synguard_pkt_own_tx(skb))
 		return NF_ACCEPT;
 	return out_parse(sn, skb, state);
 }

@@ -959,6 +959,14 @@ static __be32 listener_flowlabel(struct net *net, const struct sock *lsk,
 }
 
 /*
+ * The segment this CPU is sending from seg_send() right now, for
+ * synguard_pkt_own_tx(): set and cleared around the output call, which
+ * runs POST_ROUTING's hooks before it returns (softirq: no migration). A
+ * segment a queue (NFQUEUE) sends on later is looked up as any other.
+ */
+DEFINE_PER_CPU(const struct sk_buff *, synguard_own_tx);
+
+/*
  * Build @seg and send it on @dst (whose reference it takes), untracked,
  * with the hop limit of that route unless @seg has one, and @seg's mark
  * and priority. @in: the segment answered; its buffer carries @seg if it
@@ -988,10 +996,12 @@ static int seg_send(struct synguard_net *sn, u8 family,
 	skb->priority = seg->priority;
 	skb_dst_set(skb, dst);
 	seg_untrack(skb);
+	this_cpu_write(synguard_own_tx, skb);
 	if (family == NFPROTO_IPV4)
 		err = ip_local_out(sn->net, NULL, skb);
 	else
 		err = ip6_local_out(sn->net, NULL, skb);
+	this_cpu_write(synguard_own_tx, NULL);
 	return net_xmit_eval(err) ? 1 : 0;
 }
 

@@ -5,6 +5,7 @@
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
 #include <linux/in6.h>
+#include <linux/percpu.h>
 #include <linux/timekeeping.h>
 #include <net/l3mdev.h>
 #include "netns.h"
@@ -75,6 +76,17 @@ static inline int synguard_l3index(const struct net_device *dev)
 static inline u32 synguard_ts_now(void)
 {
 	return ktime_get_ns() >> SYNGUARD_TS_TIME_SHIFT;
+}
+
+DECLARE_PER_CPU(const struct sk_buff *, synguard_own_tx);
+
+/*
+ * Is @skb a segment synguard itself is sending on this CPU (seg_send()),
+ * seen by its own POST_ROUTING hook? Compared, never dereferenced.
+ */
+static inline bool synguard_pkt_own_tx(const struct sk_buff *skb)
+{
+	return this_cpu_read(synguard_own_tx) == skb;
 }
 
 enum synguard_pkt_kind synguard_pkt_parse_hdr(struct sk_buff *skb, u8 family,

@@ -17,7 +17,10 @@
 #          sending and receiving a SYN). Configurations: kernel
 #          (tcp_syncookies=2), kernel-adaptive (tcp_syncookies=1, its SYN
 #          queue full: cookies), synproxy (nft SYNPROXY), synguard (mode=2),
-#          synguard-adaptive (mode=1, engaged by the flood). "none"
+#          synguard-adaptive (mode=1, engaged by the flood),
+#          synguard-flows (mode=2 with FLOWS relayed connections open
+#          through it, idle, as on a server that serves while flooded:
+#          every packet is looked up in the flow table). "none"
 #          (tcp_syncookies=0) answers nothing once its queue is full: it has
 #          no cost per answered SYN and is left out here.
 #   ack    per validated cookie ACK and what follows it: scripts/bench-acks.py
@@ -83,6 +86,7 @@ source "$top/scripts/bench-lib.sh"
 ACKS=$top/scripts/bench-acks.py
 HTTP=8080			# flood target: backlog 64, so kernel-adaptive's queue fills
 HOLD=8081			# handshake target: a listener that never accepts
+FLOWS=64			# synguard-flows' open connections
 IPERF=5201
 BACKLOG=64
 FLOOD_SRC=10.99.0.0/16		# spoofed sources, off-link: routed back to the
@@ -225,7 +229,7 @@ if [ "$HAVE_MODULE" = 1 ]; then
 	rec info - "module=$(modinfo -F version "$SYNGUARD_KO" 2>/dev/null || echo ?)"
 fi
 rec info - "kernel=$(uname -r)" "cpus=$(nproc)" "count=$COUNT" "acks=$ACKS_N" "bogus=$BOGUS_N" "mib=$MIB" \
-	"small_mib=$SMALL_MIB" "seed=$SEED" "min_reps=$MIN_REPS" "max_reps=$MAX_REPS" \
+	"flows=$FLOWS" "small_mib=$SMALL_MIB" "seed=$SEED" "min_reps=$MIN_REPS" "max_reps=$MAX_REPS" \
 	"spread_limit=$SPREAD" "backlog=$BACKLOG"
 
 # A ticker. With nothing due for a long time, an idle guest's clock jumps
@@ -248,10 +252,10 @@ bg_track $!
 # (bench_gw_ns): NS is the namespace the traffic meets first (the
 # gateway's), SRV the one that holds the listeners.
 ALL=(drop kernel kernel-adaptive synproxy none gw-drop gw-forward gw-synproxy)
-[ "$HAVE_MODULE" = 1 ] && ALL+=(synguard synguard-adaptive gw-synguard)
+[ "$HAVE_MODULE" = 1 ] && ALL+=(synguard synguard-adaptive gw-synguard synguard-flows)
 declare -A IDX=([drop]=1 [kernel]=2 [kernel-adaptive]=3 [synproxy]=4 [none]=5
 		[synguard]=6 [synguard-adaptive]=7 [gw-drop]=8 [gw-forward]=9
-		[gw-synproxy]=10 [gw-synguard]=11)
+		[gw-synproxy]=10 [gw-synguard]=11 [synguard-flows]=12)
 declare -A NS SRV
 gw() { [[ "$1" == gw-* ]]; }
 addr() { if gw "$1"; then echo "10.1.${IDX[$1]}.2"; else echo "10.0.${IDX[$1]}.2"; fi; }
@@ -370,6 +374,8 @@ module() {
 			die "cannot set synguard's mode"
 		ip netns exec "${NS[synguard-adaptive]}" sh -c 'echo 1 >/proc/sys/net/synguard/mode' ||
 			die "cannot set synguard-adaptive's mode"
+		ip netns exec "${NS[synguard-flows]}" sh -c 'echo 2 >/proc/sys/net/synguard/mode' ||
+			die "cannot set synguard-flows' mode"
 		bench_gw_synguard "${NS[gw-synguard]}" "${IDX[gw-synguard]}" ||
 			die "cannot set up gw-synguard's gateway"
 	else
@@ -390,6 +396,28 @@ sgstat() {
 
 # answered CONFIG: packets the server namespace has sent so far.
 answered() { cat "/sys/class/net/bc${IDX[$1]}/statistics/rx_packets"; }
+
+# open_flows: FLOWS idle connections from here to synguard-flows' HOLD
+# listener, handed off and relayed by synguard (flows in its table), held
+# open by a background process until the end of the run.
+open_flows() {
+	local a n
+	mkfifo "$W/flows.in" "$W/flows.out"
+	exec {FLOWS_IN}<>"$W/flows.in" {FLOWS_OUT}<>"$W/flows.out"
+	"$PY" -c '
+import socket, sys
+s = [socket.create_connection((sys.argv[1], int(sys.argv[2])), 10)
+     for _ in range(int(sys.argv[3]))]
+print("open", flush=True)
+sys.stdin.read()' "$(addr synguard-flows)" "$HOLD" "$FLOWS" \
+		<&"$FLOWS_IN" >&"$FLOWS_OUT" 2>"$W/flows.err" &
+	bg_track "$!"
+	read -r -t "$WAIT" -u "$FLOWS_OUT" a && [ "$a" = open ] ||
+		die "synguard-flows: cannot open $FLOWS connections: $(cat "$W/flows.err")"
+	n=$(($(ip netns exec "${NS[synguard-flows]}" cat /proc/net/synguard_flows | wc -l) - 1))
+	[ "$n" -ge "$FLOWS" ] || die "synguard-flows: $n flows for $FLOWS connections"
+	log "synguard-flows: $n flows open"
+}
 
 # ------------------------------------------------------------ floods
 
@@ -616,7 +644,7 @@ G0=() G1=() GW0=() GW1=()
 for c in kernel kernel-adaptive synproxy; do want "$c" && G0+=("$c"); done
 for c in gw-forward gw-synproxy; do want "$c" && GW0+=("$c"); done
 if [ "$HAVE_MODULE" = 1 ]; then
-	for c in synguard synguard-adaptive; do want "$c" && G1+=("$c"); done
+	for c in synguard synguard-adaptive synguard-flows; do want "$c" && G1+=("$c"); done
 	want gw-synguard && GW1+=(gw-synguard)
 fi
 has() { local x; for x in "${@:2}"; do [ "$x" = "$1" ] && return 0; done; return 1; }
@@ -646,12 +674,16 @@ if section perf && has kernel "${G0[@]}"; then profile kernel; fi
 # With it.
 if [ $((${#G1[@]} + ${#GW1[@]})) -gt 0 ]; then
 	module on
+	if section syn && has synguard-flows "${G1[@]}"; then open_flows; fi
 	if section syn && [ ${#G1[@]} -gt 0 ]; then log "syn: ${G1[*]}"; floods syn drop "${G1[@]}"; fi
 	if has synguard "${G1[@]}"; then
 		if section ack; then log "ack: synguard"; acks synguard; fi
 		if section bogus; then log "bogus: drop synguard"; floods bogus drop synguard; fi
 		if section mb; then log "mb: synguard"; relays synguard; fi
 		if section perf; then profile drop; profile synguard; fi
+	fi
+	if section syn && section perf && has synguard-flows "${G1[@]}"; then
+		profile synguard-flows
 	fi
 	if [ ${#GW1[@]} -gt 0 ]; then
 		if section syn; then log "syn: gw-synguard"; floods syn gw-drop gw-synguard; fi

@@ -189,7 +189,8 @@ CHART_BARS = (("kernel", "kernel\\nsyncookies=2", "#888888"),
               ("kernel-adaptive", "kernel\\nsyncookies=1", "#aaaaaa"),
               ("synproxy", "SYNPROXY", "#d62728"),
               ("synguard", "synguard\\nmode=2", "#1f77b4"),
-              ("synguard-adaptive", "synguard\\nmode=1", "#6baed6"))
+              ("synguard-adaptive", "synguard\\nmode=1", "#6baed6"),
+              ("synguard-flows", "synguard, flows\\nopen", "#9ecae1"))
 
 
 def chart(run, png):
@@ -381,10 +382,13 @@ def main():
     w("## Per answered SYN")
     w("")
     table("syn", "instr/SYN", both + tuple((c, None, c) for c in (
-        "kernel", "kernel-adaptive", "synproxy", "synguard", "synguard-adaptive")),
+        "kernel", "kernel-adaptive", "synproxy", "synguard", "synguard-adaptive",
+        "synguard-flows")),
         " | total instr/SYN | answered", syn_extra)
     w("Baseline: %s instructions per SYN (generating, sending, receiving and dropping "
-      "it)." % k(run.base("syn")))
+      "it). synguard-flows: mode=2 with %s relayed connections open through it, idle "
+      "(as on a server that serves while flooded), where every packet is looked up in "
+      "the flow table." % (k(run.base("syn")), run.info.get("flows", "some")))
     w("")
 
     if run.rows("syn", "gw-drop"):
@@ -474,7 +478,7 @@ def main():
     goals(run, w, (md[:-3] if md.endswith(".md") else md) + ".png")
 
     # ------------------------------------------------------------ profile
-    for cfg in ("synguard", "kernel"):
+    for cfg in ("synguard", "synguard-flows", "kernel"):
         lines = run.text.get("perf-" + cfg)
         if not lines:
             continue
@@ -483,7 +487,8 @@ def main():
         w("")
         w("`perf record -e cpu-clock -a` over one flood: samples by instructions. The "
           "generator (synflood, `[.]`) and the baseline's path are in it too%s." % (
-              "; synguard's own functions: %s %%" % mod if cfg == "synguard" else ""))
+              "; synguard's own functions: %s %%" % mod if cfg.startswith("synguard")
+              else ""))
         w("")
         w("```")
         out.extend(lines)
