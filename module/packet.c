@@ -961,10 +961,36 @@ static __be32 listener_flowlabel(struct net *net, const struct sock *lsk,
 /*
  * The segment this CPU is sending from seg_send() right now, for
  * synguard_pkt_own_tx(): set and cleared around the output call, which
- * runs POST_ROUTING's hooks before it returns (softirq: no migration). A
- * segment a queue (NFQUEUE) sends on later is looked up as any other.
+ * runs POST_ROUTING's hooks before it returns. A segment a queue (NFQUEUE)
+ * sends on later is looked up as any other.
  */
 DEFINE_PER_CPU(const struct sk_buff *, synguard_own_tx);
+
+/*
+ * ip_local_out() or ip6_local_out() of our @skb, marked as ours meanwhile.
+ * With BHs off, as in the softirq that runs our hooks, nothing else runs
+ * on this CPU until the mark is cleared, and the task cannot move: no
+ * other packet, nor one that reuses @skb's memory once it is freed, can
+ * be taken for it. Hooks after an NFQUEUE verdict run in process context:
+ * BHs are turned off there.
+ */
+static int seg_output(struct net *net, u8 family, struct sk_buff *skb)
+{
+	bool bh_on = !in_softirq();
+	int err;
+
+	if (bh_on)
+		local_bh_disable();
+	this_cpu_write(synguard_own_tx, skb);
+	if (family == NFPROTO_IPV4)
+		err = ip_local_out(net, NULL, skb);
+	else
+		err = ip6_local_out(net, NULL, skb);
+	this_cpu_write(synguard_own_tx, NULL);
+	if (bh_on)
+		local_bh_enable();
+	return err;
+}
 
 /*
  * Build @seg and send it on @dst (whose reference it takes), untracked,
@@ -996,12 +1022,7 @@ static int seg_send(struct synguard_net *sn, u8 family,
 	skb->priority = seg->priority;
 	skb_dst_set(skb, dst);
 	seg_untrack(skb);
-	this_cpu_write(synguard_own_tx, skb);
-	if (family == NFPROTO_IPV4)
-		err = ip_local_out(sn->net, NULL, skb);
-	else
-		err = ip6_local_out(sn->net, NULL, skb);
-	this_cpu_write(synguard_own_tx, NULL);
+	err = seg_output(sn->net, family, skb);
 	return net_xmit_eval(err) ? 1 : 0;
 }
 
