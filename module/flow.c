@@ -84,12 +84,14 @@ static void flow_drop_syn(struct sk_buff *syn)
 
 static void flow_free(struct synguard_flow *f)
 {
-	/* Softirq (an RCU callback) or process context: both may free skbs. */
-	if (f->fwd) {
-		skb_queue_purge(&f->held);
-		atomic_long_sub(f->held_bytes, &held_total);
-		flow_drop_syn(f->syn);
-	}
+	/*
+	 * Softirq (an RCU callback) or process context: both may free skbs.
+	 * A gateway's flow, or a local one whose hand-off was deferred, may
+	 * hold segments still.
+	 */
+	skb_queue_purge(&f->held);
+	atomic_long_sub(f->held_bytes, &held_total);
+	flow_drop_syn(f->syn);
 	kmem_cache_free(flow_cache, f);
 	atomic_long_dec(&flows_live);
 }
@@ -632,8 +634,32 @@ static bool held_charge(unsigned int size)
 }
 
 /*
- * Hold a client segment (from PRE_ROUTING, before conntrack: it has no
- * route and no conntrack entry yet) until the server's SYN+ACK arrives.
+ * Under the flow's lock: queue @skb, a client segment, if the flow's and
+ * every flow's bounds allow. It goes round the receive path again when
+ * released, from PRE_ROUTING: what the input path attached to it (a
+ * route, a conntrack entry, an early-demuxed socket: it may be held from
+ * LOCAL_IN) is let go, as ip_rcv() would.
+ */
+static bool held_add(struct synguard_flow *f, struct sk_buff *skb)
+{
+	lockdep_assert_held(&f->held.lock);
+	if (skb_queue_len(&f->held) >= HOLD_SEGS ||
+	    f->held_bytes + skb->truesize > HOLD_BYTES ||
+	    !held_charge(skb->truesize))
+		return false;
+	f->held_bytes += skb->truesize;
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	skb_orphan(skb);
+	/* Its device may go while it waits: found again by index. */
+	skb->dev = NULL;
+	__skb_queue_tail(&f->held, skb);
+	return true;
+}
+
+/*
+ * Hold a client segment until the server's SYN+ACK arrives (a gateway's
+ * flow, from PRE_ROUTING; a local one whose hand-off was deferred).
  * 0: held, the caller steals it. -EALREADY: the flow is established now,
  * relay the segment. -ENOBUFS: the flow holds its share, drop it (the
  * client retransmits). The lock orders this against synguard_flow_release().
@@ -644,16 +670,41 @@ int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb)
 	int err = -ENOBUFS;
 
 	spin_lock_irqsave(&f->held.lock, flags);
+	if (synguard_flow_state(f) != SG_FLOW_HANDOFF)
+		err = -EALREADY;
+	else if (held_add(f, skb))
+		err = 0;
+	spin_unlock_irqrestore(&f->held.lock, flags);
+	return err;
+}
+
+/*
+ * A local listener's hand-off SYN came back from the receive path
+ * unanswered: a hook on its way took it, to send it on later from another
+ * context (NFQUEUE: an inline IPS reads it and gives its verdict from its
+ * own system call, maybe on another CPU). The hand-off goes on as a
+ * gateway's does: @ack, the client's third ACK, waits in the flow, and the
+ * listener's SYN+ACK releases it (SG_FL_DEFERRED tells from_listener() in
+ * hooks.c). Under the flow's lock, against that answer and the refusal:
+ * 0: deferred, @ack held (the caller steals it) or, beyond the bounds, to
+ * be dropped (-ENOBUFS; the client sends it again). -EALREADY: answered
+ * meanwhile, relay @ack now. -ECONNREFUSED: refused (the listener's RST)
+ * or given up: the caller deletes the flow.
+ */
+int synguard_flow_defer(struct synguard_flow *f, struct sk_buff *ack)
+{
+	unsigned long flags;
+	int err = -ENOBUFS;
+
+	spin_lock_irqsave(&f->held.lock, flags);
 	if (synguard_flow_state(f) != SG_FLOW_HANDOFF) {
 		err = -EALREADY;
-	} else if (skb_queue_len(&f->held) < HOLD_SEGS &&
-		   f->held_bytes + skb->truesize <= HOLD_BYTES &&
-		   held_charge(skb->truesize)) {
-		f->held_bytes += skb->truesize;
-		/* Its device may go while it waits: found again by index. */
-		skb->dev = NULL;
-		__skb_queue_tail(&f->held, skb);
-		err = 0;
+	} else if (!hs_open(f)) {
+		err = -ECONNREFUSED;
+	} else {
+		set_bit(SG_FL_DEFERRED, &f->flags);
+		if (held_add(f, ack))
+			err = 0;
 	}
 	spin_unlock_irqrestore(&f->held.lock, flags);
 	return err;
@@ -817,6 +868,7 @@ static const char * const phase_names[] = {
 #define GC_BUDGET		1024	/* flows examined per run */
 #define HANDOFF_STALE		HZ
 #define HANDOFF_SYN_RETRIES	2	/* after 1 and 3 s, given up after 7 s */
+#define HANDOFF_DEFERRED	(7 * HZ)	/* as long as a gateway tries */
 #define RST_GRACE		(3 * HZ)	/* RTOs 0.2 + 0.4 + 0.8 + 1.6 s */
 /*
  * A relayed connection through a gateway has no local socket to tell that
@@ -915,6 +967,23 @@ static bool gc_handoff_retry(struct synguard_net *sn, struct synguard_flow *f)
 }
 
 /*
+ * May the hand-off of @f still be answered? A gateway's sends its SYN
+ * again meanwhile; a local one is answered at once, unless it was
+ * deferred (synguard_flow_defer()): then it waits as long as a gateway's.
+ */
+static bool gc_handoff_pending(struct synguard_net *sn,
+			       struct synguard_flow *f)
+{
+	unsigned long wait = HANDOFF_STALE;
+
+	if (f->fwd)
+		return gc_handoff_retry(sn, f);
+	if (test_bit(SG_FL_DEFERRED, &f->flags))
+		wait = HANDOFF_DEFERRED;
+	return time_before_eq(jiffies, f->created + wait);
+}
+
+/*
  * End a hand-off nobody answered (the GC), or the server refused (its RST),
  * unless an answer has just ended it (hs_end()): then no late SYN+ACK can
  * set up the flow, which the caller deletes.
@@ -947,14 +1016,13 @@ static enum gc_verdict gc_judge(struct synguard_net *sn,
 	bool gone, open;
 
 	if (synguard_flow_state(f) == SG_FLOW_HANDOFF) {
-		if (f->fwd ? gc_handoff_retry(sn, f) :
-			     time_before_eq(jiffies, f->created + HANDOFF_STALE))
+		if (gc_handoff_pending(sn, f))
 			return GC_KEEP;
 		/* Answered since the state was read: judged on the next run. */
 		if (!synguard_flow_abandon(f))
 			return GC_KEEP;
-		/* A server that never answered: the client retries. */
-		if (f->fwd)
+		/* A server or listener that never answered: the client retries. */
+		if (synguard_flow_deferred(f))
 			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
 		return GC_REAP;
 	}

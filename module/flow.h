@@ -22,6 +22,7 @@ enum {
 	SG_FL_NO_SOCKET,	/* the GC's last look found no local socket */
 	SG_FL_RST,		/* closed by a RST: no TIME_WAIT to keep */
 	SG_FL_ABANDONED,	/* hand-off given up: synguard_flow_abandon() */
+	SG_FL_DEFERRED,		/* local hand-off, answered later: flow_defer */
 };
 
 /*
@@ -130,10 +131,21 @@ void synguard_flow_track(struct synguard_flow *f, const struct sk_buff *skb,
 			 const struct synguard_pkt *pkt, bool from_client);
 enum synguard_flow_phase synguard_flow_phase(const struct synguard_flow *f);
 int synguard_flow_hold(struct synguard_flow *f, struct sk_buff *skb);
+int synguard_flow_defer(struct synguard_flow *f, struct sk_buff *ack);
 void synguard_flow_keep_syn(struct synguard_flow *f, struct sk_buff *syn);
 void synguard_flow_release(struct synguard_net *sn, struct synguard_flow *f);
 int synguard_flow_fix_rst(const struct synguard_flow *f, struct sk_buff *skb,
 			  const struct synguard_pkt *pkt);
+
+/*
+ * Is @f's hand-off answered after it began, its client segments held
+ * meanwhile? A gateway's always; a local one if deferred (its SYN was
+ * taken away on its way to the listener: synguard_flow_defer()).
+ */
+static inline bool synguard_flow_deferred(const struct synguard_flow *f)
+{
+	return f->fwd || test_bit(SG_FL_DEFERRED, &f->flags);
+}
 
 static inline bool synguard_flow_closed(const struct synguard_flow *f)
 {

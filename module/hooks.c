@@ -160,6 +160,14 @@ static unsigned int answer_syn(struct synguard_net *sn, struct sk_buff *skb,
 	}
 	ks = rcu_dereference(sn->keyset);
 	/*
+	 * Live before the SYN+ACK leaves: its ACK may come back before
+	 * sending returns. Softirqs the output path raised (the veth's
+	 * receive, a client in another namespace) run as it turns BHs on
+	 * again in process context, where our hooks run after an NFQUEUE
+	 * verdict.
+	 */
+	cookies_sent(sn);
+	/*
 	 * Unless sending failed to start (err < 0), the SYN is gone: its
 	 * buffer carries the SYN+ACK.
 	 */
@@ -178,7 +186,6 @@ static unsigned int answer_syn(struct synguard_net *sn, struct sk_buff *skb,
 	}
 	synguard_stat_inc(sn, SG_COOKIE_SENT);
 	trace_synguard_cookie_sent(state->net, pkt);
-	cookies_sent(sn);
 	return NF_STOLEN;
 }
 
@@ -224,9 +231,10 @@ static unsigned int from_client(struct synguard_net *sn,
 		/*
 		 * Locally, on another CPU than the hand-off's: dropped, the
 		 * client retransmits. Behind a gateway the server answers an
-		 * RTT later: the flow holds the client's first flight.
+		 * RTT later, a deferred local hand-off when its SYN comes
+		 * through: the flow holds the client's first flight.
 		 */
-		if (!f->fwd)
+		if (!synguard_flow_deferred(f))
 			return NF_DROP;
 		switch (synguard_flow_hold(f, skb)) {
 		case 0:
@@ -277,9 +285,41 @@ static unsigned int refused(struct synguard_net *sn,
 }
 
 /*
+ * The listener's hand-off SYN came back unanswered from the receive path:
+ * refused (its RST has gone on to the client), or taken away by a hook on
+ * its way, to be answered later (see synguard_flow_defer()): then @skb
+ * waits in the flow, and from_listener() counts the hand-off.
+ */
+static unsigned int handoff_unanswered(struct synguard_net *sn,
+				       struct synguard_flow *f,
+				       struct sk_buff *skb,
+				       const struct synguard_pkt *pkt,
+				       const struct synguard_synopts *co)
+{
+	switch (synguard_flow_defer(f, skb)) {
+	case 0:
+		synguard_stat_inc(sn, SG_HANDOFF_DEFERRED);
+		return NF_STOLEN;
+	case -ENOBUFS:
+		synguard_stat_inc(sn, SG_HANDOFF_DEFERRED);
+		return NF_DROP;
+	case -EALREADY:
+		/* Answered since, on another CPU. */
+		synguard_stat_inc(sn, SG_HANDOFF_OK);
+		trace_synguard_handoff_ok(sn->net, pkt, co);
+		return from_client(sn, f, skb, pkt);
+	}
+	trace_synguard_handoff_fail(sn->net, pkt, -ECONNREFUSED);
+	synguard_flow_del(sn, f);
+	synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+	return NF_DROP;
+}
+
+/*
  * Open the real connection: a flow first (so the listener's SYN+ACK can be
  * recognised), then the SYN, processed synchronously. If the listener
- * answered, this ACK completes its handshake, carrying any data with it.
+ * answered, this ACK completes its handshake, carrying any data with it;
+ * if a hook took the SYN away, it waits (handoff_unanswered()).
  */
 static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 			    const struct synguard_pkt *pkt,
@@ -316,12 +356,8 @@ static unsigned int handoff(struct synguard_net *sn, struct sk_buff *skb,
 		return from_client(sn, f, skb, pkt);
 	}
 	synguard_inject_syn(skb, pkt, co, NULL);
-	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED) {
-		trace_synguard_handoff_fail(sn->net, pkt, -ECONNREFUSED);
-		synguard_flow_del(sn, f);
-		synguard_stat_inc(sn, SG_HANDOFF_FAIL);
-		return NF_DROP;
-	}
+	if (synguard_flow_state(f) != SG_FLOW_ESTABLISHED)
+		return handoff_unanswered(sn, f, skb, pkt, co);
 	synguard_stat_inc(sn, SG_HANDOFF_OK);
 	trace_synguard_handoff_ok(sn->net, pkt, co);
 	return from_client(sn, f, skb, pkt);
@@ -948,8 +984,12 @@ static unsigned int from_listener(struct synguard_net *sn,
 			if (f->fwd)
 				learn(sn, known, pkt);
 			consume_skb(skb);
-			/* A server behind a gateway: now its ACK, and data. */
-			if (f->fwd) {
+			/*
+			 * A server behind a gateway, or a deferred local
+			 * hand-off (set before the establish, under the
+			 * flow's lock): now the ACK it holds, and data.
+			 */
+			if (synguard_flow_deferred(f)) {
 				synguard_stat_inc(sn, SG_HANDOFF_OK);
 				synguard_flow_release(sn, f);
 			}
@@ -958,16 +998,15 @@ static unsigned int from_listener(struct synguard_net *sn,
 		if (!pkt->th.rst || synguard_flow_fix_rst(f, skb, pkt))
 			return NF_DROP;
 		/*
-		 * A server behind a gateway refused the hand-off (a closed
-		 * port): the RST goes on to the client, the flow and what it
-		 * holds go now. (A local listener's refusal is seen by
-		 * handoff() itself.)
+		 * The hand-off refused (a closed port): the RST goes on to the
+		 * client, the flow and what it holds go now; during a local
+		 * hand-off's own SYN, handoff() sees the refusal and does it.
 		 */
-		if (!f->fwd)
-			return NF_ACCEPT;
 		if (synguard_flow_abandon(f)) {
-			synguard_stat_inc(sn, SG_HANDOFF_FAIL);
-			synguard_flow_del(sn, f);
+			if (synguard_flow_deferred(f)) {
+				synguard_stat_inc(sn, SG_HANDOFF_FAIL);
+				synguard_flow_del(sn, f);
+			}
 			return NF_ACCEPT;
 		}
 		/*

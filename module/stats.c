@@ -37,6 +37,7 @@ static const char * const stat_names[SG_STAT_MAX] = {
 	[SG_PASS_NO_SECRET] = "pass_no_secret",
 	[SG_HANDOFF_RESENT] = "handoff_resent",
 	[SG_SYN_EARLY] = "syn_early",
+	[SG_HANDOFF_DEFERRED] = "handoff_deferred",
 };
 
 /*

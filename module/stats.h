@@ -32,6 +32,7 @@ enum synguard_stat {
 	SG_PASS_NO_SECRET,	/* forwarded SYNs passed: gateway without a secret */
 	SG_HANDOFF_RESENT,	/* hand-off SYNs sent again to a silent server */
 	SG_SYN_EARLY,		/* SYNs decided in PRE_ROUTING (early.c) */
+	SG_HANDOFF_DEFERRED,	/* local hand-offs answered later (NFQUEUE) */
 	SG_STAT_MAX
 };
 
